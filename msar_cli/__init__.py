@@ -1,0 +1,1 @@
+"""The ``msar`` command-line interface (imported as ``msar.cli``): Click commands only."""

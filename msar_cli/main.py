@@ -1,0 +1,62 @@
+"""The ``msar`` command group. Subcommands live in their own modules and are imported only when
+used, so ``msar --help`` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from msar.dsp.errors import MsarError
+
+#: subcommand name -> "module:attribute"; a command is listed here only once it works.
+COMMANDS = {
+    "score": "msar.cli.score:score",
+}
+
+
+def _version() -> str:
+    try:
+        return version("msar")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class LazyGroup(click.Group):
+    """A group that imports each subcommand's module on first use (Click docs, "lazy loading")."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MsarError as exc:  # a user-caused problem: one line, exit 1, no traceback
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "-V", "--version", prog_name="msar")
+def cli() -> None:
+    """msar: MultiSpeaker Audio Repair.
+
+    Batch repair, synthesis and pitch/loudness-aware scoring of speech recordings.
+    Every subcommand takes files or folders; `-` means stdin/stdout.
+    """
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="msar")
+    except KeyboardInterrupt:
+        click.echo("msar: interrupted", err=True)
+        sys.exit(130)

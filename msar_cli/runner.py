@@ -1,0 +1,196 @@
+"""Batch runner: find files, mirror paths, run one job per file in parallel, collect records.
+
+It knows nothing about audio: a job is a function plus arguments that returns a :class:`Done`
+(or raises :class:`MsarError`), and the runner turns each into a :class:`Record`. Workers return
+records and the parent prints them, so output of parallel jobs never interleaves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from msar.dsp.errors import MsarError
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+
+@dataclass
+class Done:
+    """What a job returns on success: seconds of audio it processed and its CSV columns."""
+
+    audio_s: float = 0.0
+    row: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class Record:
+    """The outcome of one file: its key (relative path), status, message and timing."""
+
+    key: str
+    status: str
+    message: str = ""
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    row: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""  # traceback of an internal error, shown with -v
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    fn: Callable[..., Done]
+    args: tuple = ()
+
+
+def _run_task(task: Task) -> Record:
+    start = time.perf_counter()
+    try:
+        done = task.fn(*task.args)
+        status, message, detail = OK, done.message, ""
+    except MsarError as exc:
+        done, status, message, detail = Done(), FAILED, str(exc), ""
+    except MemoryError:
+        done, status, message, detail = Done(), FAILED, f"{task.key}: out of memory", ""
+    except Exception as exc:  # one bad file must never stop a batch
+        done, status = Done(), FAILED
+        message = f"{task.key}: internal error ({type(exc).__name__}: {exc})"
+        detail = traceback.format_exc()
+    return Record(task.key, status, message, done.audio_s, time.perf_counter() - start, done.row, detail)
+
+
+def default_jobs() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run(tasks: Sequence[Task], jobs: int | None = None, progress: bool = False,
+        on_record: Callable[[Record], None] | None = None, desc: str = "") -> list[Record]:
+    """Run ``tasks`` with ``jobs`` parallel workers (joblib; default all cores).
+
+    Calls ``on_record`` in the parent as each record arrives (in completion order) and returns
+    the records in task order. ``progress`` draws a tqdm bar on stderr.
+    """
+    jobs = jobs or default_jobs()
+    bar = None
+    if progress and tasks:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc=desc or None, unit="file", file=sys.stderr, leave=False)
+    records: dict[int, Record] = {}
+    try:
+        for index, record in _iterate(tasks, jobs):
+            records[index] = record
+            if bar is not None:
+                bar.update(1)
+            if on_record is not None:
+                on_record(record)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [records[i] for i in range(len(tasks))]
+
+
+def _indexed(index: int, task: Task) -> tuple[int, Record]:
+    return index, _run_task(task)
+
+
+def _iterate(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Record]]:
+    if jobs == 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            yield _indexed(i, task)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=min(jobs, len(tasks)), return_as="generator_unordered")
+    yield from parallel(delayed(_indexed)(i, task) for i, task in enumerate(tasks))
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def discover(root: str | os.PathLike, extensions: Iterable[str]) -> list[str]:
+    """Relative POSIX paths of the files under ``root`` whose extension is in ``extensions``.
+
+    Sorted; follows symlinked folders once (a symlink loop is not followed twice); hidden files
+    and our own temporary ``*.part`` files are ignored.
+    """
+    exts = {e.lower() for e in extensions}
+    root = Path(root)
+    found: list[str] = []
+    seen_dirs: set[str] = set()
+
+    def walk(folder: Path, rel: str) -> None:
+        real = os.path.realpath(folder)
+        if real in seen_dirs:
+            return
+        seen_dirs.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:  # symlink loop or dangling link: report it as a file if it looks like audio
+                is_dir = False
+            if is_dir:
+                walk(Path(entry.path), child_rel)
+            elif os.path.splitext(entry.name)[1].lower() in exts:
+                found.append(child_rel)
+
+    walk(root, "")
+    return found
+
+
+def check_output_folder(input_root: str | os.PathLike, output_root: str | os.PathLike) -> None:
+    """Raise MsarError if the output folder is the input folder or inside it."""
+    src = Path(os.path.realpath(input_root))
+    dst = Path(os.path.realpath(output_root))
+    if dst == src or src in dst.parents:
+        raise MsarError(f"{output_root}: the output folder must not be the input folder or inside it")
+
+
+def mirror(rel: str, output_root: str | os.PathLike, suffix: str | None = None) -> Path:
+    """Output path of input ``rel`` under ``output_root``, optionally with a new suffix."""
+    out = Path(output_root) / rel
+    return out.with_suffix(suffix) if suffix else out
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True)
+class Summary:
+    ok: int
+    skipped: int
+    failed: int
+    audio_s: float
+    wall_s: float
+
+    @classmethod
+    def of(cls, records: Sequence[Record], wall_s: float) -> "Summary":
+        count = lambda s: sum(r.status == s for r in records)  # noqa: E731
+        audio = sum(r.audio_s for r in records if r.status == OK)
+        return cls(count(OK), count(SKIPPED), count(FAILED), audio, wall_s)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def line(self, command: str) -> str:
+        return (f"msar {command}: {self.ok} ok, {self.skipped} skipped, {self.failed} failed; "
+                f"{self.audio_s / 3600:.3f} h audio in {self.wall_s:.1f} s wall "
+                f"({self.realtime_factor:.1f}x real time)")
