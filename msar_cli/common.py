@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import click
 
 from . import runner
-from .runner import FAILED, OK, Record, Summary, Task
+from .runner import OK, Record, Summary, Task
 
 
 @dataclass
@@ -44,8 +44,8 @@ def log_record(batch: BatchOptions) -> Callable[[Record], None]:
     """The per-record printer: failures always, every file with -v."""
 
     def emit(record: Record) -> None:
-        if record.status == FAILED:
-            click.echo(f"msar: failed: {record.message}", err=True)
+        if record.status not in (OK, runner.SKIPPED):  # failed, or e.g. score's missing_output
+            click.echo(f"msar: {record.status}: {record.message}", err=True)
             if batch.verbose and record.detail:
                 click.echo(record.detail.rstrip(), err=True)
         elif batch.verbose:

@@ -182,9 +182,11 @@ class Summary:
 
     @classmethod
     def of(cls, records: Sequence[Record], wall_s: float) -> "Summary":
-        count = lambda s: sum(r.status == s for r in records)  # noqa: E731
+        ok = sum(r.status == OK for r in records)
+        skipped = sum(r.status == SKIPPED for r in records)
         audio = sum(r.audio_s for r in records if r.status == OK)
-        return cls(count(OK), count(SKIPPED), count(FAILED), audio, wall_s)
+        # Anything else (failed, or a status such as score's missing_output) counts as failed.
+        return cls(ok, skipped, len(records) - ok - skipped, audio, wall_s)
 
     @property
     def realtime_factor(self) -> float:
