@@ -60,3 +60,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("msar: interrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
