@@ -323,3 +323,14 @@ class AtomicWriter:
                 os.unlink(self._tmp)
             except OSError:
                 pass
+
+
+def write_like(path: str | os.PathLike, y: np.ndarray, sr: int, like: AudioInfo) -> None:
+    """Write ``y`` atomically keeping the format and subtype of the input described by ``like``
+    when the output's extension (or stdout) allows it, else that format's default subtype."""
+    if str(path) == STDIO:
+        fmt = like.format if like.format in ("WAV", "WAVEX", "AIFF", "AU", "CAF") else "WAV"
+    else:
+        fmt = format_for_path(path)
+    subtype = like.subtype if fmt == like.format else sf.default_subtype(fmt)
+    write(path, y, sr, *writable_format(fmt, subtype))

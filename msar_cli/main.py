@@ -4,6 +4,7 @@ used, so ``msar --help`` stays fast."""
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -13,6 +14,7 @@ from msar.dsp.errors import MsarError
 
 #: subcommand name -> "module:attribute"; a command is listed here only once it works.
 COMMANDS = {
+    "degrade": "msar.cli.degrade:degrade",
     "score": "msar.cli.score:score",
 }
 
@@ -54,7 +56,13 @@ def cli() -> None:
     """
 
 
+def _terminate(signum, frame):
+    # SIGTERM becomes KeyboardInterrupt so that open atomic writers remove their temp files.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="msar")
     except KeyboardInterrupt:
