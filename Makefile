@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= demo-out
 
-.PHONY: help venv demo test bench clean
+.PHONY: help venv demo test bench clean data
 
 help:
 	@echo "make demo   - create .venv, install msar, run it on the bundled demo audio"
 	@echo "make test   - create .venv if needed and run the test suite"
 	@echo "make bench  - throughput benchmarks (writes reports/bench-*.md)"
+	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
 # pyworld builds from source and needs its build tools installed first, without build isolation.
 $(STAMP): pyproject.toml
@@ -40,3 +41,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info
+
+# The training corpus (train/data/README.md): Debian packages are unpacked into $(CACHE)/pkgs, nothing is
+# installed system-wide except ffmpeg. Set CACHE=... or MSAR_CACHE=... to build it elsewhere.
+CACHE ?= $(or $(MSAR_CACHE),cache)
+
+data: $(STAMP)
+	command -v ffmpeg >/dev/null || { apt-get update && apt-get install -y ffmpeg; }
+	$(BIN)/python -m train.data.prepare --cache $(CACHE)
