@@ -9,6 +9,7 @@ half-written output. The path ``-`` means standard input / standard output.
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import sys
@@ -281,6 +282,9 @@ class AtomicWriter:
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
+            # Temp files of this same output left by a killed earlier run: remove before resuming.
+            for stale in parent.glob(f".{glob.escape(self.path.name)}.*.part"):
+                stale.unlink(missing_ok=True)
             fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent)
             os.close(fd)
         except OSError as exc:

@@ -64,7 +64,12 @@ def run_batch(command: str, tasks: Sequence[Task], batch: BatchOptions,
     emit = log_record(batch)
     for record in pre_records:
         emit(record)
-    records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command)
+    try:
+        records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command)
+    except KeyboardInterrupt:
+        click.echo(f"msar {command}: interrupted; finished outputs are complete, "
+                   "rerun the same command to resume", err=True)
+        raise SystemExit(130) from None
     summary = Summary.of(records, time.perf_counter() - start)
     if not batch.quiet:
         click.echo(summary.line(command), err=True)

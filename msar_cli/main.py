@@ -4,13 +4,14 @@ used, so ``msar --help`` stays fast."""
 from __future__ import annotations
 
 import importlib
-import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
 
 from msar.dsp.errors import MsarError
+
+from . import runner
 
 #: subcommand name -> "module:attribute"; a command is listed here only once it works.
 COMMANDS = {
@@ -56,13 +57,8 @@ def cli() -> None:
     """
 
 
-def _terminate(signum, frame):
-    # SIGTERM becomes KeyboardInterrupt so that open atomic writers remove their temp files.
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    runner.handle_sigterm()
     try:
         cli.main(prog_name="msar")
     except KeyboardInterrupt:

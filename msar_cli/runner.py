@@ -8,7 +8,9 @@ records and the parent prints them, so output of parallel jobs never interleaves
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -49,7 +51,20 @@ class Task:
     args: tuple = ()
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def handle_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt in this process (workers too), so open atomic writers
+    delete their temporary files instead of leaving them behind."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is not _raise_interrupt:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def _run_task(task: Task) -> Record:
+    handle_sigterm()
     start = time.perf_counter()
     try:
         done = task.fn(*task.args)
