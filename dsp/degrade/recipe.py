@@ -278,7 +278,7 @@ def parse_recipe(text: str, sources: Sources = Sources()) -> Recipe:
     items = [item.strip() for item in text.split(",")]
     if not text.strip():
         raise MsarError("empty recipe")
-    groups: list[tuple[str, list[str]]] = []  # (name, settings) per damage or preset
+    groups: list[tuple[str, list[str], str]] = []  # (name, settings, text) per damage or preset
     for item in items:
         if not item:
             raise MsarError(f"recipe '{text}': empty term (two commas in a row, or a trailing comma)")
@@ -288,12 +288,12 @@ def parse_recipe(text: str, sources: Sources = Sources()) -> Recipe:
                 raise _bad(item, "a setting with no damage before it")
             if rest:
                 raise _bad(item, "a setting cannot be followed by ':'")
-            groups[-1][1].append(head)
+            name, settings, term = groups[-1]
+            groups[-1] = (name, settings + [head], f"{term},{item}")
         else:
-            groups.append((head, rest))
+            groups.append((head, rest, item))
     steps: list[Step] = []
-    for name, settings in groups:
-        term = ":".join([name, *settings]) if settings else name
+    for name, settings, term in groups:
         if name in PRESETS:
             if settings:
                 raise _bad(term, f"preset '{name}' takes no parameters (write its recipe out to change it)")
@@ -351,6 +351,16 @@ def degrade(x: np.ndarray, sr: int, recipe: Recipe | str, rng: np.random.Generat
         entry.update(info)
         applied.append(entry)
     return (y[:, 0] if one_d else y), applied
+
+
+def fit_full_scale(y: np.ndarray, peak: float = 1.0) -> tuple[np.ndarray, float]:
+    """``y`` scaled down as a whole when its peak exceeds ``peak`` (full scale), and the gain in
+    dB that was applied (0 when none was needed). Scaling keeps every logged damage relative
+    to the signal (SNR, hum level, clip fraction), where saturating would add clipping."""
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if top <= peak:
+        return y, 0.0
+    return (y * np.float32(peak / top)).astype(np.float32), float(20 * np.log10(peak / top))
 
 
 # ----------------------------------------------------------------------------- logging

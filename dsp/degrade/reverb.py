@@ -130,7 +130,14 @@ def room_rir(rng: np.random.Generator, sr: int, rt60_s: float) -> tuple[np.ndarr
                        air_absorption=False, use_rand_ism=False)
     room.add_source(src.tolist())
     room.add_microphone(mic.tolist())
-    room.compute_rir()
+    # pyroomacoustics high-passes RIRs at 10 Hz with a zero-phase filter, which smears energy
+    # hundreds of milliseconds before the direct sound; keep the response causal instead.
+    hpf = pra.constants.get("rir_hpf_enable")
+    pra.constants.set("rir_hpf_enable", False)
+    try:
+        room.compute_rir()
+    finally:
+        pra.constants.set("rir_hpf_enable", hpf)
     h = np.asarray(room.rir[0][0], dtype=np.float64)
     info = {"room_m": [round(float(d), 3) for d in dims], "source_m": [round(float(v), 3) for v in src],
             "mic_m": [round(float(v), 3) for v in mic], "distance_m": round(float(np.linalg.norm(src - mic)), 3),
