@@ -31,6 +31,9 @@ FFMPEG_CODECS = ("gsm", "mp3", "opus")
 #: G.711 and GSM full rate are defined at 8 kHz.
 TELEPHONE_SR = 8000
 
+#: Shortest stretch handed to ffmpeg, seconds; shorter inputs are padded with silence, then cut.
+MIN_CODED_S = 0.5
+
 #: (ffmpeg encoder, container extension) per codec.
 _FFMPEG = {"gsm": ("libgsm", "gsm"), "mp3": ("libmp3lame", "mp3"), "opus": ("libopus", "ogg")}
 
@@ -122,10 +125,12 @@ def ffmpeg_roundtrip(x: np.ndarray, sr: int, codec: str, bitrate_kbps: int) -> n
     base = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     raw = ["-f", "f32le", "-ac", "1", "-ar", str(sr)]
     rate = [] if codec == "gsm" else ["-b:a", f"{bitrate_kbps}k"]
+    # Encoders emit nothing for a few samples (and probing a tiny file fails): pad with silence.
+    padded = np.pad(np.asarray(x, dtype="<f4"), (0, max(0, int(MIN_CODED_S * sr) - len(x))))
     with tempfile.TemporaryDirectory(prefix="msar-codec-") as tmp:
         coded = os.path.join(tmp, f"coded.{ext}")
         _run(base + raw + ["-i", "pipe:0", "-c:a", encoder, *rate, "-ar", str(codec_sr), coded],
-             np.ascontiguousarray(x, dtype="<f4").tobytes(), f"codec={codec}")
+             np.ascontiguousarray(padded).tobytes(), f"codec={codec}")
         out = _run(base + ["-i", coded] + raw + ["pipe:1"], None, f"codec={codec}")
     y = np.frombuffer(out, dtype="<f4").astype(np.float64)
     return np.pad(y, (0, max(0, len(x) - len(y))))[:len(x)]
