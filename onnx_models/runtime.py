@@ -1,0 +1,316 @@
+"""The neural repair stage at run time: onnxruntime only (never torch), streaming, and driven
+entirely by the model's sidecar.
+
+A repair model is ``<name>.onnx`` + ``<name>.onnx.json`` (written by ``train/export.py``). The
+network maps features of damaged STFT frames to a real gain per bin; this module owns the rest:
+
+1. :func:`load_model` reads the sidecar and checks it against the file before any audio: the
+   SHA-256 of the ``.onnx`` (as RNNoise's ``model_version``), ``format_version``, and every
+   input/output name, rank and dtype that onnxruntime reports. A mismatch is an MsarError
+   naming the file. Models are loaded once per process and cached.
+2. :class:`Denoiser` streams: ``reset()``, ``process(block)`` any number of times, ``flush()``.
+   It carries the STFT overlap (``msar.dsp.stft``) and the recurrent state (the sidecar's
+   ``state`` map, GTCRN style: each state output is fed back as its input on the next call),
+   and removes the algorithmic delay (``n_fft - hop`` samples plus ``lookahead_frames · hop``),
+   so the concatenated output is aligned with the input and just as long.
+3. :func:`enhance` runs a whole array at any rate: resample to the model's rate
+   (``msar.dsp.audio.resample``), stream each channel, resample back.
+
+Strength: ``gain' = 1 - strength · (1 - gain)``. ``strength = 1`` applies the network's gains,
+``0`` passes the input through unchanged, values between limit how far any bin is attenuated
+(at ``strength = 0.5`` no bin loses more than 6 dB). Its default is the sidecar's
+``defaults.strength`` (1.0 when absent).
+
+No sample rate, frame size or state shape is written here: they all come from the sidecar.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from msar.dsp import audio
+from msar.dsp import stft as S
+from msar.dsp.errors import MsarError
+
+from . import registry
+
+log = logging.getLogger(__name__)
+
+#: The sidecar layout this runtime understands (``format_version`` in the JSON).
+FORMAT_VERSION = 1
+
+#: onnxruntime's type names for the dtypes a sidecar may give.
+_ORT_TYPES = {"float32": "tensor(float)", "float64": "tensor(double)", "int64": "tensor(int64)",
+              "int32": "tensor(int32)", "float16": "tensor(float16)"}
+
+_REQUIRED = ("name", "task", "format_version", "sha256", "sample_rate", "n_fft", "hop", "window",
+             "features", "inputs", "outputs", "state", "lookahead_frames")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output as the sidecar declares it: shape entries are ints or axis names."""
+
+    name: str
+    shape: tuple
+    dtype: str
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A typed view of a repair model's sidecar (piper's ``PiperConfig``). ``raw`` keeps the
+    whole JSON (training summary, metrics) for ``msar models``."""
+
+    name: str
+    task: str
+    format_version: int
+    model_version: str
+    sha256: str
+    sample_rate: int
+    n_fft: int
+    hop: int
+    window: str
+    features: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    state: dict[str, str]
+    lookahead_frames: int
+    strength: float
+    raw: dict = field(repr=False, compare=False)
+
+    @property
+    def feature_input(self) -> TensorSpec:
+        """The one input that is not recurrent state: the features ``[1, T, F]``."""
+        return next(t for t in self.inputs if t.name not in self.state)
+
+    @property
+    def mask_output(self) -> TensorSpec:
+        """The one output that is not recurrent state: the gains ``[1, T, F]``."""
+        fed_back = set(self.state.values())
+        return next(t for t in self.outputs if t.name not in fed_back)
+
+    @property
+    def delay_samples(self) -> int:
+        """Output delay of streaming processing, removed by :class:`Denoiser`."""
+        return S.delay_samples(self.n_fft, self.hop) + self.lookahead_frames * self.hop
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str) -> "ModelCard":
+        """Validate a sidecar's structure; MsarError names ``where`` (the file) and the problem."""
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise MsarError(f"{where}: model sidecar lacks {', '.join(missing)}")
+        if d["format_version"] != FORMAT_VERSION:
+            raise MsarError(f"{where}: sidecar format_version {d['format_version']!r} is not the "
+                            f"supported {FORMAT_VERSION} (a newer msar may read it)")
+        if d["task"] != "repair":
+            raise MsarError(f"{where}: a '{d['task']}' model, not a repair model")
+        if d["window"] != "sqrt_hann":
+            raise MsarError(f"{where}: unsupported window {d['window']!r} (this runtime has sqrt_hann)")
+        if d["features"] not in S.FEATURES:
+            raise MsarError(f"{where}: unknown features {d['features']!r} (known: {', '.join(S.FEATURES)})")
+
+        def specs(section: str) -> tuple[TensorSpec, ...]:
+            try:
+                return tuple(TensorSpec(k, tuple(v["shape"]), str(v["dtype"])) for k, v in d[section].items())
+            except (AttributeError, KeyError, TypeError):
+                raise MsarError(f"{where}: '{section}' must map names to {{shape, dtype}}") from None
+
+        inputs, outputs = specs("inputs"), specs("outputs")
+        state = dict(d["state"])
+        in_names, out_names = {t.name for t in inputs}, {t.name for t in outputs}
+        for src, dst in state.items():
+            if src not in in_names or dst not in out_names:
+                raise MsarError(f"{where}: state pair {src} -> {dst} names no declared input/output")
+        if len(in_names - set(state)) != 1 or len(out_names - set(state.values())) != 1:
+            raise MsarError(f"{where}: a repair model needs exactly one feature input and one mask output "
+                            "besides its state pairs")
+        try:
+            S.check_cola(int(d["n_fft"]), int(d["hop"]))
+        except ValueError as exc:
+            raise MsarError(f"{where}: {exc}") from None
+        strength = float(d.get("defaults", {}).get("strength", 1.0))
+        return cls(str(d["name"]), d["task"], int(d["format_version"]), str(d.get("model_version", "")),
+                   str(d["sha256"]), int(d["sample_rate"]), int(d["n_fft"]), int(d["hop"]), d["window"],
+                   d["features"], inputs, outputs, state, int(d["lookahead_frames"]), strength, d)
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_io(card: ModelCard, session, where: str) -> None:
+    """Names, ranks, static dims and dtypes of the sidecar against what onnxruntime reports."""
+    for kind, declared, actual in (("input", card.inputs, session.get_inputs()),
+                                   ("output", card.outputs, session.get_outputs())):
+        got = {a.name: a for a in actual}
+        want = {t.name: t for t in declared}
+        if set(got) != set(want):
+            raise MsarError(f"{where}: the model's {kind}s are {sorted(got)}, its sidecar declares {sorted(want)}")
+        for name, spec in want.items():
+            a = got[name]
+            if len(a.shape) != len(spec.shape):
+                raise MsarError(f"{where}: {kind} '{name}' has rank {len(a.shape)}, the sidecar says "
+                                f"{len(spec.shape)}")
+            for dim_model, dim_card in zip(a.shape, spec.shape):
+                if isinstance(dim_model, int) and isinstance(dim_card, int) and dim_model != dim_card:
+                    raise MsarError(f"{where}: {kind} '{name}' has shape {a.shape}, the sidecar says "
+                                    f"{list(spec.shape)}")
+            if _ORT_TYPES.get(spec.dtype) != a.type:
+                raise MsarError(f"{where}: {kind} '{name}' is {a.type}, the sidecar says {spec.dtype}")
+
+
+class RepairModel:
+    """A checked repair model: its :class:`ModelCard` and an onnxruntime session (one thread:
+    msar parallelises over files). Use :func:`load_model` to get a cached one."""
+
+    def __init__(self, path: str | os.PathLike):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        where = str(self.path)
+        self.card = ModelCard.from_dict(registry.read_sidecar(self.path), str(registry.sidecar_path(self.path)))
+        try:
+            digest = sha256_of(self.path)
+        except OSError as exc:
+            raise MsarError(f"{where}: cannot read model ({exc.strerror or exc})") from None
+        if digest != self.card.sha256:
+            raise MsarError(f"{where}: SHA-256 {digest[:12]}... does not match its sidecar's "
+                            f"{self.card.sha256[:12]}... (model and sidecar are from different exports)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise MsarError(f"{where}: onnxruntime cannot load the model ({str(exc).splitlines()[0]})") from None
+        _check_io(self.card, self.session, where)
+        self._feat = self.card.feature_input.name
+        self._mask = self.card.mask_output.name
+        self._out_names = [self._mask] + list(self.card.state.values())
+        self._dtype = {t.name: np.dtype(t.dtype) for t in self.card.inputs}
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        """Zero recurrent state, shaped as the sidecar declares (every dim static)."""
+        specs = {t.name: t for t in self.card.inputs}
+        return {name: np.zeros(specs[name].shape, dtype=self._dtype[name]) for name in self.card.state}
+
+    def run(self, feat: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Gains ``[1, T, F]`` for features ``[1, T, F]``, and the state after the last frame."""
+        feed = {self._feat: np.ascontiguousarray(feat, dtype=self._dtype[self._feat]), **state}
+        outs = self.session.run(self._out_names, feed)
+        return outs[0], dict(zip(self.card.state.keys(), outs[1:]))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int, size: int) -> RepairModel:
+    return RepairModel(path)
+
+
+def load_model(name_or_path: str | os.PathLike) -> RepairModel:
+    """A checked :class:`RepairModel` by shipped name or path, loaded once per process (a file
+    changed on disk is loaded again)."""
+    path = registry.resolve(name_or_path, task="repair").resolve()
+    st = path.stat()
+    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _strength(value: float | None, card: ModelCard) -> float:
+    s = card.strength if value is None else float(value)
+    if not 0.0 <= s <= 1.0 or not np.isfinite(s):
+        raise MsarError(f"strength must be between 0 and 1 (got {value})")
+    return s
+
+
+class Denoiser:
+    """Streaming repair of one mono signal at the model's ``sample_rate``.
+
+    ``process(block)`` takes any number of samples (1-D float) and returns the output samples
+    that are final so far; ``flush()`` returns the rest. Concatenated, the outputs have exactly
+    the input's length and are aligned with it (the delay is removed), and they do not depend
+    on how the input was cut into blocks. ``reset()`` starts a new signal (state and overlap
+    cleared); :meth:`flush` resets too.
+    """
+
+    def __init__(self, model: RepairModel | str | os.PathLike = "multispeaker-repair", strength: float | None = None):
+        self.model = model if isinstance(model, RepairModel) else load_model(model)
+        card = self.model.card
+        self.sr = card.sample_rate
+        self.strength = _strength(strength, card)
+        self._feature = S.FEATURES[card.features]
+        self._ana = S.StreamingStft(card.n_fft, card.hop)
+        self._syn = S.StreamingIstft(card.n_fft, card.hop)
+        self.reset()
+
+    def reset(self) -> None:
+        self._ana.reset()
+        self._syn.reset()
+        self._state = self.model.initial_state()
+        self._n_in = 0
+        self._n_out = 0
+        self._to_drop = self.model.card.delay_samples
+
+    def _frames(self, spec: np.ndarray) -> np.ndarray:
+        if spec.shape[0] == 0:
+            return np.zeros(0)
+        mask, self._state = self.model.run(self._feature(spec)[None], self._state)
+        gain = 1.0 - self.strength * (1.0 - mask[0].astype(np.float64))
+        y = self._syn.push(spec * gain)
+        drop = min(self._to_drop, len(y))
+        self._to_drop -= drop
+        return y[drop:]
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Repaired samples (float32 1-D) that ``block`` completes; may be shorter or longer than it."""
+        block = np.asarray(block, dtype=np.float64).reshape(-1)
+        self._n_in += len(block)
+        y = self._frames(self._ana.push(block))
+        self._n_out += len(y)
+        return y.astype(np.float32)
+
+    def flush(self) -> np.ndarray:
+        """The remaining output samples after the last block; then :meth:`reset`."""
+        card = self.model.card
+        # Lookahead frames need input past the end: zeros, not counted as input.
+        y = self._frames(self._ana.push(np.zeros(card.lookahead_frames * card.hop)))
+        y = np.concatenate([y, self._frames(self._ana.flush())])
+        y = y[: max(self._n_in - self._n_out, 0)]
+        self.reset()
+        return y.astype(np.float32)
+
+
+def enhance(x: np.ndarray, sr: int, strength: float | None = None,
+            model: RepairModel | str | os.PathLike = "multispeaker-repair") -> np.ndarray:
+    """Repair a whole signal: ``x`` float ``(n_samples, n_channels)`` or 1-D at ``sr`` Hz.
+
+    Each channel is resampled to the model's rate, streamed through a fresh :class:`Denoiser`
+    and resampled back. Returns float32 of ``x``'s shape. ``strength``: see the module
+    docstring (``None``: the model's default).
+    """
+    den = Denoiser(model, strength)
+    one_d = np.ndim(x) == 1
+    x2 = np.asarray(x, dtype=np.float32)
+    x2 = x2[:, None] if one_d else x2
+    if x2.ndim != 2:
+        raise ValueError(f"x must be 1-D or (n_samples, n_channels), got shape {np.shape(x)}")
+    out = np.empty_like(x2)
+    for c in range(x2.shape[1]):
+        xc = audio.resample(np.ascontiguousarray(x2[:, c]), sr, den.sr)
+        yc = np.concatenate([den.process(xc), den.flush()])
+        yc = audio.resample(yc, den.sr, sr)
+        n = min(len(yc), len(out))
+        out[:n, c] = yc[:n]
+        out[n:, c] = 0.0  # soxr's length can differ from the input's by a sample
+    return out[:, 0] if one_d else out
