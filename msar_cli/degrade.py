@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from pathlib import Path
 
@@ -22,7 +23,16 @@ LOG_NAME = "degrade.csv"
 FIRST_COLUMNS = ["path", "status", "seed", "duration_s", "sample_rate", "channels", "output_gain_db"]
 
 
-def _degrade_task(src: str, dst: str, key: str, recipe: Recipe, seed: int) -> Done:
+@functools.lru_cache(maxsize=4)
+def _recipe(spec: tuple[str, str | None, str | None, str | None]) -> Recipe:
+    """The parsed recipe of (text, noise_dir, speech_dir, rir_dir), once per worker process:
+    tasks carry this small tuple rather than the recipe with every noise file name in it."""
+    text, noise_dir, speech_dir, rir_dir = spec
+    return parse_recipe(text, _sources_of(noise_dir, speech_dir, rir_dir))
+
+
+def _degrade_task(src: str, dst: str, key: str, spec: tuple, seed: int) -> Done:
+    recipe = _recipe(spec)
     x, meta = audio.read(src)
     y, applied = apply_recipe(x, meta.sr, recipe, file_rng(seed, key))
     # Written files hold ±1 at most (integer formats would saturate: an unlogged clipping).
@@ -102,14 +112,14 @@ def degrade(clean, out, recipe_text, seed, noise_dir, speech_dir, rir_dir, log_p
     """
     if log_path == STDIO and out == STDIO:
         raise click.UsageError("--log - and OUT - would both write to stdout")
-    sources = _sources_of(noise_dir, speech_dir, rir_dir)
+    spec = (recipe_text, noise_dir, speech_dir, rir_dir)
     try:
-        recipe = parse_recipe(recipe_text, sources)
+        _recipe(spec)  # check it here, where a bad recipe is a usage error
     except MsarError as exc:
         raise click.BadParameter(str(exc), param_hint="'--recipe'") from None
 
     jobs, skipped = transform.plan(clean, out, overwrite)
-    tasks = [Task(j.key, _degrade_task, (j.src, j.dst, j.key, recipe, seed)) for j in jobs]
+    tasks = [Task(j.key, _degrade_task, (j.src, j.dst, j.key, spec, seed)) for j in jobs]
     if clean != STDIO and Path(clean).is_dir():
         log_path = log_path or str(Path(out) / LOG_NAME)
     else:

@@ -435,7 +435,10 @@ def test_cli_degrades_a_folder_and_logs_every_value(clean_dir, tmp_path):
 
 
 def test_cli_results_do_not_depend_on_jobs_and_reruns_skip(clean_dir, tmp_path):
-    recipe = ["--recipe", "noise:snr=0..20,dropout:count=1..4", "--seed", "7"]
+    noises = tmp_path / "noises"
+    for i in range(3):
+        write(noises / f"n{i}.wav", np.random.default_rng(i).standard_normal(SR // 2) * 0.1)
+    recipe = ["--recipe", "noise:snr=0..20,dropout:count=1..4", "--seed", "7", "--noise-dir", str(noises)]
     runs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}"
@@ -445,6 +448,7 @@ def test_cli_results_do_not_depend_on_jobs_and_reruns_skip(clean_dir, tmp_path):
     for rel in ("a.wav", "sub/b.flac"):
         assert (runs["1"] / rel).read_bytes() == (runs["2"] / rel).read_bytes()
     before = (runs["1"] / "degrade.csv").read_text()
+    assert all(r["noise.kind"] == "file" and r["noise.noise_file"].startswith(str(noises)) for r in read_csv(before))
     result = CliRunner().invoke(cli, ["degrade", str(clean_dir), str(runs["1"]), *recipe])
     assert result.exit_code == 0 and "0 ok, 2 skipped" in result.output
     rows = read_csv((runs["1"] / "degrade.csv").read_text())
