@@ -69,10 +69,10 @@ PRESETS: dict[str, tuple[str, str]] = {
     "cellphone": ("noise:snr_db=10..30,highpass:cutoff_hz=200,codec:codec=gsm,"
                   "dropout:count=0..4,length_ms=20..60",
                   "a mobile call: background noise, GSM full rate, lost frames (needs ffmpeg)"),
-    "room": ("reverb:rt60_s=0.3..1.2,noise:kind=any,snr_db=5..30",
+    "room": ("reverb:rt60_s=0.3..1.2,drr_db=-6..6,noise:kind=any,snr_db=5..30",
              "a distant microphone in a reverberant room, with background noise"),
     "mix": ("gain:count=1..3,jump_db=2..10,p=0.15,"
-            "reverb:rt60_s=0.2..1.2,p=0.35,"
+            "reverb:rt60_s=0.2..1.2,drr_db=-6..12,p=0.35,"
             "noise:kind=any,snr_db=-5..30,p=0.8,"
             "hum:freq_hz=50|60,level_db=-45..-15,harmonics=1..8,p=0.15,"
             "highpass:cutoff_hz=80..400,p=0.15,"
