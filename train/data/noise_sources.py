@@ -68,7 +68,8 @@ def supertuxkart(cache: Path) -> list[Item]:
         else:
             cat = "sfx"
         files.append((f, cat))
-    return _items("supertuxkart-data", "CC-BY-SA / CC0 (see supertuxkart-data copyright)", root, files, "supertuxkart")
+    return _items("supertuxkart-data", "GPL-3+ (Debian copyright; assets credited CC-BY-SA/CC0 upstream)", root,
+                  files, "supertuxkart")
 
 
 _FG_VOICE = re.compile(r"(/tcas/|/mk-viii/|checklist)")
@@ -118,15 +119,34 @@ def openarena(cache: Path) -> list[Item]:
     return _items("openarena-data", "GPL-2+", root, files, "openarena")
 
 
+def dep5_licences(copyright_file: Path) -> dict[str, str]:
+    """``Files:`` pattern -> ``License:`` name from a machine-readable Debian copyright file
+    (single-line ``Files:`` fields only, which is how per-sample licences are listed)."""
+    out: dict[str, str] = {}
+    files = None
+    for line in copyright_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("Files:"):
+            files = line.split(":", 1)[1].strip()
+        elif line.startswith("License:") and files:
+            out.setdefault(files, line.split(":", 1)[1].strip())
+            files = None
+    return out
+
+
 def sonic_pi(cache: Path) -> list[Item]:
-    """``ambi_*``/``vinyl_*`` ambience, ``misc_*``/``perc_*`` sfx; drums, loops and instruments as music."""
-    root = _pkg(cache, "sonic-pi-samples") / "usr/share/sonic-pi/samples"
-    files = []
+    """``ambi_*``/``vinyl_*`` ambience, ``misc_*``/``perc_*`` sfx; drums, loops and instruments as music.
+
+    Licences per sample from the copyright file (most are CC0; the rest fall under ``Files: *``)."""
+    pkg = _pkg(cache, "sonic-pi-samples")
+    root = pkg / "usr/share/sonic-pi/samples"
+    licences = dep5_licences(pkg / "usr/share/doc/sonic-pi-samples/copyright")
+    items = []
     for f in sorted(root.glob("*.flac")):
         prefix = f.stem.split("_", 1)[0]
         cat = {"ambi": "ambience", "vinyl": "ambience", "misc": "sfx", "perc": "sfx"}.get(prefix, "music")
-        files.append((f, cat))
-    return _items("sonic-pi-samples", "CC0-1.0 (mostly; see sonic-pi-samples copyright)", root, files, "sonic-pi")
+        licence = licences.get(f"etc/samples/{f.name}") or f"{licences.get('*', '?')} (Files: *)"
+        items += _items("sonic-pi-samples", licence, root, [(f, cat)], "sonic-pi")
+    return items
 
 
 def bucklespring(cache: Path) -> list[Item]:

@@ -149,7 +149,8 @@ def prepare_item(item: Item, corpus: Path, prep: PrepParams = PrepParams(),
             rec[key] = out.relative_to(corpus).as_posix()
         rec.update(status="ok", duration_s=ys[prep.sr].size / prep.sr, loudness_lufs=lufs, gain_db=gain_db)
     except MsarError as exc:
-        rec.update(status="failed", reason=str(exc))
+        # The message starts with the path, which the record already holds.
+        rec.update(status="failed", reason=str(exc).removeprefix(f"{item.src}: "))
     except Exception as exc:  # a worker reports, the parent decides; never lose the whole batch
         rec.update(status="failed", reason=f"internal error: {exc!r} {traceback.format_exc(limit=2)}")
     finally:

@@ -129,7 +129,7 @@ def festival_prompts(path: Path) -> dict[str, str]:
 def festvox_ru(cache: Path) -> list[Item]:
     root = _pkg(cache, "festvox-ru") / _FESTVOX_RU
     texts = festival_prompts(root / "etc/txt.done.data")
-    return [Item(str(f), "festvox-ru", "BSD-like (festvox-ru copyright)", "clean", f"festvox-ru/{f.stem}",
+    return [Item(str(f), "festvox-ru", "BSD-like (Nickolay V. Shmyrev)", "clean", f"festvox-ru/{f.stem}",
                  speaker="festvox-msu-ru-nsh", sex="M", language="ru", transcript=texts.get(f.stem, ""))
             for f in sorted((root / "wav").glob("*.wav"))]
 
@@ -288,6 +288,38 @@ def gcin_damaged(cache: Path) -> list[Item]:
     return _gcin(cache, "3", "damaged")
 
 
+# ---------------------------------------------------------------- Drascula (8-bit 11 kHz dialogue)
+
+_DRASCULA_CODE = re.compile(r"^([A-Z]*)\d+$")
+
+
+def drascula_speaker(stem: str, lang: str) -> tuple[str, str] | None:
+    """(speaker id, sex) of a talk file ``PREFIXnn.ALS`` (ScummVM talk.cpp): no prefix = the hero
+    John Hacker (M), ``BJ`` = B.J. (F), ``D`` = Drascula (and the blind man), the other letters
+    minor characters of unknown sex. ``S`` files are sound effects: None."""
+    m = _DRASCULA_CODE.match(stem.upper())
+    if not m or m.group(1) == "S":
+        return None
+    code = m.group(1)
+    sex = {"": "M", "BJ": "F", "D": "M"}.get(code, "")
+    return f"drascula-{lang}-{code.lower() or 'hero'}", sex
+
+
+def drascula(cache: Path) -> list[Item]:
+    """English (``drascula``) and Spanish (``drascula-spanish``) speech: raw unsigned 8-bit PCM at
+    11025 Hz, 60 % of the Spanish files clip. Damaged input only."""
+    items = []
+    for package, lang in (("drascula", "en"), ("drascula-spanish", "es")):
+        root = _pkg(cache, package) / _USR / "scummvm/drascula" / lang
+        for f in sorted(root.glob("*.ALS")):
+            who = drascula_speaker(f.stem, lang)
+            if who is None:
+                continue
+            items.append(Item(str(f), package, "Drascula licence (free redistribution, BSD-like)", "damaged",
+                              f"drascula/{lang}/{f.stem}", "u8_11025", who[0], who[1], lang))
+    return items
+
+
 # ---------------------------------------------------------------- the registry
 
 _AST_TXT = {f"asterisk-core-sounds-{lang}": () for lang in ASTERISK_VOICES}
@@ -316,4 +348,6 @@ SPEECH_SOURCES: tuple[Source, ...] = (
            big=frozenset({"tuxpaint-stamps-default"})),
     Source("klettres-damaged", "damaged", {"klettres-data": ()}, klettres_damaged),
     Source("gcin-damaged", "damaged", {"gcin-voice": ()}, gcin_damaged),
+    Source("drascula", "damaged", {"drascula": ("*.ALS", f"./{_USR}/doc/*"),
+                                   "drascula-spanish": ("*.ALS", f"./{_USR}/doc/*")}, drascula),
 )

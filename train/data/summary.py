@@ -61,7 +61,10 @@ def rejection_summary(rows: list[dict]) -> list[str]:
              f"{sum(r['source_duration_s'] for r in rows) / 3600.0:.3f} h of source audio"]
     counts: Counter = Counter()
     for r in rows:
-        for reason in (r["reason"] or r["status"]).split("; "):
+        if r["status"] == "failed":  # unreadable or empty source files
+            counts[(r["source"], r["section"], "failed")] += 1
+            continue
+        for reason in r["reason"].split("; "):
             counts[(r["source"], r["section"], reason_tag(reason))] += 1
     for (source, section, tag), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {source:<32} {section:<8} {tag:<16} {n:6d}")
