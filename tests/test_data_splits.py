@@ -87,3 +87,41 @@ def test_manifest_round_trip(tmp_path):
     first = path.read_bytes()
     manifest.write(path, back, manifest.SPEECH_COLUMNS)
     assert path.read_bytes() == first
+
+
+def _tone_file(path, seconds: float = 1.0, sr: int = 16000):
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(int(seconds * 100))
+    pause = np.zeros(int(0.3 * sr))
+    x = np.concatenate([pause, 0.2 * rng.standard_normal(int(seconds * sr)), pause])
+    sf.write(path, x + 1e-5 * rng.standard_normal(x.size), sr)
+    return str(path)
+
+
+def test_second_run_prepares_nothing_and_damaged_twins_name_their_clean_pair(tmp_path):
+    from train.data.prepare import build_manifests, run_items
+    from train.data.process import PrepParams
+    from train.data.quality import QualityParams
+    from train.data.sources import Item
+
+    items = [Item(_tone_file(tmp_path / f"c{i}.wav", 1 + i), "pkg", "CC0", "clean", f"set/{i}",
+                  speaker=f"s{i % 3}", language="xx") for i in range(6)]
+    items.append(Item(_tone_file(tmp_path / "d0.wav"), "pkg-nb", "CC0", "damaged", "set/0", speaker="s0"))
+    corpus, records_path = tmp_path / "corpus", tmp_path / "corpus" / "records.jsonl"
+    corpus.mkdir()
+    records = run_items(items, corpus, records_path, PrepParams(), QualityParams(), jobs=1)
+    assert all(r["status"] == "ok" for r in records.values()), [r["reason"] for r in records.values()]
+    n_lines = len(records_path.read_text().splitlines())
+    again = run_items(items, corpus, records_path, PrepParams(), QualityParams(), jobs=1)
+    assert len(records_path.read_text().splitlines()) == n_lines == len(items)
+    assert again == records
+
+    build_manifests(list(records.values()), corpus, tmp_path)
+    clean = manifest.read(corpus / "manifest.csv")
+    damaged = manifest.read(corpus / "damaged.csv")
+    split_of = {r["speaker"]: r["split"] for r in clean}
+    assert len(clean) == 6 and len({(r["speaker"], r["split"]) for r in clean}) == 3
+    assert damaged[0]["pair"] == "clean/16k/set/0.flac"
+    assert damaged[0]["split"] == split_of["s0"]

@@ -102,8 +102,17 @@ def run_items(items: list[Item], corpus: Path, records_path: Path, prep: PrepPar
 
     todo = [it for it in items if not done(it)]
     log.info("%d files to prepare (%d already done)", len(todo), len(items) - len(todo))
-    if not todo:
-        return {_key(it): {**records[_key(it)], **asdict(it)} for it in items}
+    if todo:
+        _prepare_batches(todo, corpus, records_path, prep, gate, jobs, pkey, records)
+    # Metadata (speaker, transcript, licence, ...) comes from the current listing, so fixing it
+    # needs no re-decoding; the records contribute the measurements and output paths.
+    return {_key(it): {**records[_key(it)], **asdict(it)} for it in items}
+
+
+def _prepare_batches(todo: list[Item], corpus: Path, records_path: Path, prep: PrepParams,
+                     gate: quality.QualityParams, jobs: int, pkey: str, records: dict[str, dict]) -> None:
+    """Prepare ``todo`` in joblib batches, appending each batch's records to ``records_path``
+    (and to ``records``) as soon as it is done."""
     t0 = time.perf_counter()
     audio_s = 0.0
     with Parallel(n_jobs=jobs) as parallel, open(records_path, "a", encoding="utf-8") as out:
@@ -119,9 +128,6 @@ def run_items(items: list[Item], corpus: Path, records_path: Path, prep: PrepPar
             wall = time.perf_counter() - t0
             log.info("prepared %d/%d files, %.2f h of audio, %.0f s, %.0fx real time",
                      min(i + BATCH, len(todo)), len(todo), audio_s / 3600, wall, audio_s / max(wall, 1e-9))
-    # Metadata (speaker, transcript, licence, ...) comes from the current listing, so fixing it
-    # needs no re-decoding; the records contribute the measurements and output paths.
-    return {_key(it): {**records[_key(it)], **asdict(it)} for it in items}
 
 
 def _source_file(rec: dict, cache: Path) -> str:
