@@ -58,6 +58,9 @@ def unpack(cache: Path, package: str, patterns: tuple[str, ...] = (), delete_deb
     stamp = root / _STAMP
     want = "\n".join(patterns)
     if stamp.exists() and stamp.read_text() == want:
+        deb = deb_path(cache, package)
+        if delete_deb and deb is not None:
+            deb.unlink()
         return root
     deb = download(cache, package)
     if root.exists():
