@@ -49,3 +49,32 @@ CACHE ?= $(or $(MSAR_CACHE),cache)
 data: $(STAMP)
 	command -v ffmpeg >/dev/null || { apt-get update && apt-get install -y ffmpeg; }
 	$(BIN)/python -m train.data.prepare --cache $(CACHE)
+
+# ---- neural repair model (train/repair, train/export.py); torch and onnx only for these targets
+REPAIR_VARIANT ?= multispeaker-repair
+TRAIN_MINUTES  ?= 60
+.PHONY: train-repair export-repair
+
+$(VENV)/.torch: $(STAMP)
+	$(BIN)/pip install -q torch==2.13.0 onnx
+	touch $@
+
+# Starts (or resumes from $(CACHE)/checkpoints/<variant>/last.pt) a background training run of
+# TRAIN_MINUTES minutes and returns; follow it with: tail -f $(CACHE)/checkpoints/train-<variant>.log
+train-repair: $(VENV)/.torch
+	mkdir -p $(CACHE)/checkpoints
+	nohup $(BIN)/python -m train.repair.train --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
+	    --out $(CACHE)/checkpoints --max-minutes $(TRAIN_MINUTES) --resume \
+	    >> $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log 2>&1 &
+	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log"
+
+# Exports best.pt to onnx_models/<variant>.onnx (+ sidecar, golden; fails on any check) and
+# measures it on the test split against doing nothing (stored in the sidecar's metrics.test).
+export-repair: $(VENV)/.torch
+	$(BIN)/python -m train.export --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
+	    --checkpoint $(CACHE)/checkpoints/$(REPAIR_VARIANT)/best.pt
+	$(BIN)/python -m train.repair.evaluate onnx_models/$(REPAIR_VARIANT).onnx --corpus $(CACHE)/corpus --update-sidecar
+
+.PHONY: bench-repair
+bench-repair: $(STAMP)
+	$(BIN)/python bench/repair_throughput.py --out reports/bench-repair.md
