@@ -203,7 +203,7 @@ def corpus_summary(corpus: Path, cfg: configs.RepairConfig) -> dict:
 def git_commit() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "train", "dsp/stft.py"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "train/repair", "train/export.py", "dsp/stft.py"],
                                capture_output=True, text=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
