@@ -56,7 +56,7 @@ class AnalysisParams:
     #: Partials of the mains frequency examined (fundamental included).
     hum_harmonics: int = 10
     #: A partial is present when its spectral peak stands this far above the local median, dB.
-    hum_prominence_db: float = 10.0
+    hum_prominence_db: float = 8.0
     #: Partials (of the first five) that must be present to report hum.
     hum_min_partials: int = 2
     #: Segment length of the averaged periodogram used for hum, seconds (0.125 Hz resolution at 8 s).
@@ -119,8 +119,9 @@ def clip_mask(x: np.ndarray, params: AnalysisParams = AnalysisParams()) -> tuple
     x : 1-D float audio (one channel).
     params : ``clip_rel_tol`` (closeness to the peak, relative) and ``clip_min_run`` (run length).
 
-    Returns ``(mask, hi, lo)``: a boolean mask of clipped samples and the clip levels found
-    (the channel's maximum and minimum). Clipping below full scale is found too: the level is
+    A level counts as a clip level when at least one flat run of ``clip_min_run`` samples sits
+    at it; then every sample at it is clipped. Returns ``(mask, hi, lo)``: a boolean mask of
+    clipped samples and the clip levels found (the channel's maximum and minimum). Clipping below full scale is found too: the level is
     wherever the flat runs are. An unclipped channel gives an all-false mask.
     """
     x = np.asarray(x, dtype=np.float64)
@@ -133,9 +134,10 @@ def clip_mask(x: np.ndarray, params: AnalysisParams = AnalysisParams()) -> tuple
         if level == 0.0:
             continue
         starts, ends = _runs(side)
-        for s, e in zip(starts, ends):
-            if e - s >= params.clip_min_run:
-                mask[s:e] = True
+        # One flat run proves the level is a clip level; then every sample at it is clipped,
+        # including the single-sample crossings that lightly clipped peaks leave.
+        if np.any(ends - starts >= params.clip_min_run):
+            mask |= side
     return mask, hi, lo
 
 
