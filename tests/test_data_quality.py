@@ -135,3 +135,21 @@ def test_fillets_speaker_codes():
     assert fillets_speaker("lod-v-silenost0", "cs") == ("fillets-cs-v", "M")
     assert fillets_speaker("m-hej", "cs") == ("fillets-cs-m", "F")
     assert fillets_speaker("b1-voda1", "cs") == ("fillets-cs-npc", "")
+
+
+def test_synthetic_texts_drop_tone_descriptions_and_duplicates(tmp_path):
+    import gzip
+
+    from train.data.synthetic import english_texts
+
+    doc = tmp_path / "pkgs/asterisk-core-sounds-en/usr/share/doc/asterisk-core-sounds-en"
+    doc.mkdir(parents=True)
+    with gzip.open(doc / "core-sounds-en.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("; header\nbeep: [this is a simple beep tone]\nletters/at: at [@]\nthanks: Thank you.\n")
+    stamps = tmp_path / "pkgs/tuxpaint-stamps-default/usr/share/tuxpaint/stamps/animals"
+    stamps.mkdir(parents=True)
+    (stamps / "frog.txt").write_text("A frog.\nfr.utf8=Une grenouille.\n", encoding="utf-8")
+    (stamps / "thanks.txt").write_text("Thank you.\n", encoding="utf-8")
+    texts = english_texts(tmp_path)
+    assert [(name, text) for name, text, _ in texts] == [
+        ("asterisk/letters/at", "at"), ("asterisk/thanks", "Thank you."), ("tuxpaint/animals/frog", "A frog.")]

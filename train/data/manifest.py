@@ -3,6 +3,7 @@
 ``<corpus>/manifest.csv``  clean speech (training targets), :data:`SPEECH_COLUMNS`
 ``<corpus>/damaged.csv``   real damaged speech (repair input only), :data:`SPEECH_COLUMNS` + ``pair``
 ``<corpus>/noise.csv``     real noise, :data:`NOISE_COLUMNS`
+``<corpus>/synthetic.csv`` flite voices (not real speakers), :data:`SPEECH_COLUMNS`
 ``<corpus>/rejected.csv``  files the quality gate refused or that failed, :data:`REJECTED_COLUMNS`
 
 Paths are relative to the corpus folder. Numbers are written with fixed precision, so the same

@@ -8,8 +8,8 @@ Stages, each skipped when already done (so a second run costs seconds):
 2. list the source files of every source (and drop byte-identical noise files);
 3. prepare every file not prepared yet with the current parameters (joblib workers; results are
    appended to ``<corpus>/records.jsonl`` batch by batch, so an interrupted run resumes);
-4. assign splits, write ``manifest.csv``, ``damaged.csv``, ``noise.csv``, ``rejected.csv`` and
-   ``summary.txt``, and print the summary.
+4. assign splits, write ``manifest.csv``, ``damaged.csv``, ``noise.csv``, ``synthetic.csv``,
+   ``rejected.csv`` and ``summary.txt``, and print the summary.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from . import debs, manifest, quality, splits, summary
 from .noise_sources import NOISE_SOURCES, dedup
 from .process import PrepParams, params_key, prepare_item
 from .sources import SPEECH_SOURCES, Item, Source
+from .synthetic import SYNTHETIC_SOURCES
 
 log = logging.getLogger("train.data.prepare")
 
-SECTIONS = ("clean", "damaged", "noise")
+SECTIONS = ("clean", "damaged", "noise", "synthetic")
 #: Files per joblib batch: progress is saved after each one.
 BATCH = 256
 
@@ -145,6 +146,7 @@ def build_manifests(records: list[dict], corpus: Path, cache: Path) -> list[str]
     clean = [r for r in ok if r["section"] == "clean"]
     damaged = [r for r in ok if r["section"] == "damaged"]
     noise = [r for r in ok if r["section"] == "noise"]
+    synthetic = [r for r in ok if r["section"] == "synthetic"]
     bad = [r for r in records if r["status"] != "ok"]
 
     def hours(rows):
@@ -164,14 +166,20 @@ def build_manifests(records: list[dict], corpus: Path, cache: Path) -> list[str]
         r["pair"] = clean_by_name.get(r["out_name"], "")
     for r in noise:
         r["split"] = splits.file_split(r["path"])
+    synthetic_split = splits.speaker_splits(hours(synthetic))
+    for r in synthetic:
+        r["split"] = synthetic_split[r["speaker"]]
     order = lambda r: r["path"]  # noqa: E731
     manifest.write(corpus / "manifest.csv", sorted(clean, key=order), manifest.SPEECH_COLUMNS)
     manifest.write(corpus / "damaged.csv", sorted(damaged, key=order), manifest.DAMAGED_COLUMNS)
     manifest.write(corpus / "noise.csv", sorted(noise, key=order), manifest.NOISE_COLUMNS)
+    if synthetic:
+        manifest.write(corpus / "synthetic.csv", sorted(synthetic, key=order), manifest.SPEECH_COLUMNS)
     manifest.write(corpus / "rejected.csv", sorted(bad, key=lambda r: r["source_file"]), manifest.REJECTED_COLUMNS)
     lines = summary.speech_summary("clean speech (manifest.csv)", clean) + [""]
     lines += summary.speech_summary("damaged speech (damaged.csv)", damaged) + [""] if damaged else []
     lines += summary.noise_summary(noise) + [""] if noise else []
+    lines += summary.speech_summary("synthetic speech (synthetic.csv)", synthetic) + [""] if synthetic else []
     lines += summary.rejection_summary(bad)
     return lines
 
@@ -197,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if shutil.which("ffmpeg") is None:
             raise MsarError("ffmpeg not found (needed for raw G.722): apt-get install ffmpeg")
-        sources = [s for s in SPEECH_SOURCES + NOISE_SOURCES if s.section in wanted]
+        sources = [s for s in SPEECH_SOURCES + NOISE_SOURCES + SYNTHETIC_SOURCES if s.section in wanted]
         unpack_sources(cache, sources)
         items, n_dupes = list_items(cache, sources)
         log.info("%d files listed (%d duplicate noise files dropped)", len(items), n_dupes)

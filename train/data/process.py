@@ -125,7 +125,7 @@ def prepare_item(item: Item, corpus: Path, prep: PrepParams = PrepParams(),
             start, stop = trim_bounds(x, sr, prep.trim_below_peak_db, prep.trim_pad_s)
             min_s = gate.min_duration_s
             # Damaged speech is measured but kept: it is damaged by design.
-            reasons = quality.verdict(m, gate) if item.section == "clean" else []
+            reasons = quality.verdict(m, gate) if item.section in ("clean", "synthetic") else []
         if (stop - start) / sr < min_s:
             reasons.append(f"too short ({(stop - start) / sr:.2f} s)")
         if reasons:
