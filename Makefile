@@ -14,11 +14,14 @@ help:
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
 # pyworld builds from source and needs its build tools installed first, without build isolation.
+# torch (CPU build) comes first and pinned, so nothing pulls a CUDA build; it serves only train/
+# and the ONNX-vs-PyTorch parity tests: the runtime never imports it.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel cython numpy
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-build-isolation pyworld
-	$(BIN)/pip install -q --no-build-isolation -e '.[metrics,dev]'
+	$(BIN)/pip install -q --no-build-isolation -e '.[metrics,degrade,dev,train]'
 	touch $@
 
 venv: $(STAMP)
