@@ -87,3 +87,14 @@ def test_tiny_fixture_is_what_the_generator_makes(tmp_path):
         mask, h = model(torch.from_numpy(gold["feat"]), torch.from_numpy(gold["h_in"]))
     np.testing.assert_allclose(mask.numpy(), gold["mask"], atol=1e-6)
     np.testing.assert_allclose(h.numpy(), gold["h_out"], atol=1e-6)
+
+
+def test_training_loss_of_the_clean_signal_itself_is_zero(rng):
+    from train.repair.losses import total_loss
+
+    cfg = configs.get("multispeaker-repair")
+    s = torch.from_numpy(0.1 * rng.standard_normal((2, 16000))).float()
+    loss, terms = total_loss(s, s, cfg)
+    assert set(terms) == {"mrstft", "loudness", "pitch"}
+    assert float(loss) < 1e-6
+    assert float(total_loss(0.5 * s, s, cfg)[0]) > 0.1  # precondition of the above: the loss sees a 6 dB loss

@@ -50,6 +50,10 @@ class RepairConfig:
     grad_clip: float = 5.0
     # --- loss: (n_fft, hop) resolutions of the STFT magnitude loss and the extra terms' weights
     resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (256, 64))
+    #: Floor of STFT magnitudes inside the loss's logs: 1e-3 is -60 dB re a unit bin (speech
+    #: bins at -23 LUFS reach 1-10 with n_fft 512), so suppressing noise further than 60 dB
+    #: below speech earns nothing and digital silence in zero-padded crops cannot dominate.
+    log_floor: float = 1e-3
     w_loudness: float = 0.0              #: L1 of frame log-energies (a loudness-contour proxy)
     w_pitch: float = 0.0                 #: log-magnitude L1 over the F0/low-harmonic band
     pitch_band_hz: tuple[float, float] = (60.0, 1000.0)

@@ -16,20 +16,19 @@ import torch
 from .configs import RepairConfig
 from .torch_stft import magnitude
 
-#: Floor of magnitudes inside logs and norms (-100 dB re a unit bin): keeps digital silence in
-#: the clean target from dominating the log-magnitude terms.
-_EPS = 1e-5
+#: Guards the norm ratio of spectral convergence against an all-zero reference.
+_EPS = 1e-7
 
 
-def stft_loss(y: torch.Tensor, s: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+def stft_loss(y: torch.Tensor, s: torch.Tensor, n_fft: int, hop: int, floor: float) -> torch.Tensor:
     my, ms = magnitude(y, n_fft, hop), magnitude(s, n_fft, hop)
     sc = torch.linalg.norm(ms - my) / (torch.linalg.norm(ms) + _EPS)
-    mag = torch.mean(torch.abs(torch.log(ms + _EPS) - torch.log(my + _EPS)))
+    mag = torch.mean(torch.abs(torch.log(ms + floor) - torch.log(my + floor)))
     return sc + mag
 
 
-def multi_resolution_stft_loss(y: torch.Tensor, s: torch.Tensor, resolutions) -> torch.Tensor:
-    return sum(stft_loss(y, s, n, h) for n, h in resolutions) / len(resolutions)
+def multi_resolution_stft_loss(y: torch.Tensor, s: torch.Tensor, resolutions, floor: float) -> torch.Tensor:
+    return sum(stft_loss(y, s, n, h, floor) for n, h in resolutions) / len(resolutions)
 
 
 def loudness_loss(y: torch.Tensor, s: torch.Tensor, sr: int) -> torch.Tensor:
@@ -46,12 +45,13 @@ def pitch_band_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> torc
     my, ms = magnitude(y, n_fft, hop), magnitude(s, n_fft, hop)
     hz_per_bin = cfg.sample_rate / n_fft
     lo, hi = (int(f / hz_per_bin) for f in cfg.pitch_band_hz)
-    return torch.mean(torch.abs(torch.log(ms[..., lo:hi + 1] + _EPS) - torch.log(my[..., lo:hi + 1] + _EPS)))
+    floor = cfg.log_floor
+    return torch.mean(torch.abs(torch.log(ms[..., lo:hi + 1] + floor) - torch.log(my[..., lo:hi + 1] + floor)))
 
 
 def total_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> tuple[torch.Tensor, dict]:
     """The variant's training loss and its terms (floats, for the log)."""
-    terms = {"mrstft": multi_resolution_stft_loss(y, s, cfg.resolutions)}
+    terms = {"mrstft": multi_resolution_stft_loss(y, s, cfg.resolutions, cfg.log_floor)}
     if cfg.w_loudness:
         terms["loudness"] = cfg.w_loudness * loudness_loss(y, s, cfg.sample_rate)
     if cfg.w_pitch:

@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
     ap.add_argument("--out", type=Path, default=Path("cache/checkpoints"))
     ap.add_argument("--resume", action="store_true", help="continue from <out>/<variant>/last.pt if present")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start (when there is nothing to resume) from this checkpoint's weights, even if "
+                         "its config differs in data or loss settings (the network's shapes must match)")
     ap.add_argument("--max-minutes", type=float, default=60.0, help="stop after this many minutes (this run)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop at this total step count (0: no limit)")
     ap.add_argument("--ckpt-minutes", type=float, default=3.0, help="checkpoint interval")
@@ -112,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         opt.load_state_dict(ck["optimizer"])
         step, minutes, best = ck["step"], ck["minutes"], ck["best_valid_loss"]
         log.info("resumed from %s at step %d (%.1f min trained, best valid loss %.4f)", last, step, minutes, best)
+    elif args.init_from:
+        ck = torch.load(args.init_from, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        step, minutes = ck["step"], ck["minutes"]  # the weights' history carries on (a new loss: new best)
+        log.info("initialised from %s (step %d, %.1f min trained)", args.init_from, step, minutes)
     log.info("model: %d parameters (%.2f MB float32)", n_parameters(model), n_parameters(model) * 4 / 1e6)
 
     valid = data.validation_set(cfg, valid_speech, valid_noise)
