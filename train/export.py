@@ -224,7 +224,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def export(model: RepairNet, name: str, out_dir: Path, training: dict, metrics: dict | None = None,
-           model_version: str = "1.0.0") -> dict:
+           model_version: str = "1.0.0", strength: float = 1.0) -> dict:
     """Export, check and write ``<name>.onnx`` / ``.onnx.json`` / ``.golden.npz`` into ``out_dir``.
     Returns the sidecar. The files appear only when every check passed."""
     torch.manual_seed(SEED)
@@ -242,7 +242,7 @@ def export(model: RepairNet, name: str, out_dir: Path, training: dict, metrics: 
             "opset": OPSET, "sha256": sha256_of(tmp_onnx),
             "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop": cfg.hop, "window": "sqrt_hann",
             "features": cfg.features, "inputs": inputs, "outputs": outputs, "state": io_names(model)[2],
-            "lookahead_frames": 0, "defaults": {"strength": 1.0}, "speakers": {},
+            "lookahead_frames": 0, "defaults": {"strength": strength}, "speakers": {},
             "parameters": n_parameters(model),
             "training": {**training, "git_commit": git_commit(), "config": cfg.to_dict()},
             "metrics": {**measured, **(metrics or {})},
@@ -264,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("onnx_models"))
     ap.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
     ap.add_argument("--model-version", default="1.0.0")
+    ap.add_argument("--default-strength", type=float, default=1.0,
+                    help="the runtime's default strength, stored in the sidecar (choose it on the valid "
+                         "split: python -m train.repair.evaluate MODEL --split valid --strength S)")
     args = ap.parse_args(argv)
     cfg = configs.get(args.variant)
     ckpt_path = args.checkpoint or Path("cache/checkpoints") / cfg.name / "best.pt"
@@ -277,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                 "data": corpus_summary(args.corpus, cfg)}
     metrics = {k: v for k, v in (ck.get("valid") or {}).items()}
     try:
-        sidecar = export(model, args.name or cfg.name, args.out, training, metrics, args.model_version)
+        sidecar = export(model, args.name or cfg.name, args.out, training, metrics, args.model_version,
+                         args.default_strength)
     except ExportError as exc:
         print(f"error: export check failed: {exc}", file=sys.stderr)
         return 1

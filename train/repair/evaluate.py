@@ -42,15 +42,15 @@ def score(clean: np.ndarray, x: np.ndarray, sr: int) -> dict[str, float]:
 
 
 def evaluate(model_path: Path, corpus: Path, n: int, min_s: float, seed: int, recipes: dict[str, str],
-             strength: float | None = None) -> dict:
+             strength: float | None = None, split: str = "test") -> dict:
     model = runtime.load_model(model_path)
     sr = model.card.sample_rate
-    speech = sorted((u for u in data.load_speech(corpus, "test") if u.duration_s >= min_s), key=lambda u: u.path)
+    speech = sorted((u for u in data.load_speech(corpus, split) if u.duration_s >= min_s), key=lambda u: u.path)
     if len(speech) > n:
         speech = speech[:: len(speech) // n][:n]
-    noise = sorted(data.load_noise(corpus, "test"))
+    noise = sorted(data.load_noise(corpus, split))
     sources = Sources(noise_files=tuple(noise), speech_files=tuple(u.path for u in speech))
-    out: dict = {"utterances": len(speech), "speakers": len({u.speaker for u in speech}), "split": "test",
+    out: dict = {"utterances": len(speech), "speakers": len({u.speaker for u in speech}), "split": split,
                  "seed": seed, "strength": model.card.strength if strength is None else strength}
     rtf_audio = rtf_wall = 0.0
     for tag, text in recipes.items():
@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-s", type=float, default=1.5, help="shortest utterance used, seconds (PESQ needs speech)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--strength", type=float, default=None)
+    ap.add_argument("--split", default="test", choices=("test", "valid"),
+                    help="corpus split (tune on valid, report test)")
     ap.add_argument("--update-sidecar", action="store_true")
     args = ap.parse_args(argv)
     path = registry.resolve(args.model)
-    result = evaluate(path, args.corpus, args.n, args.min_s, args.seed, RECIPES, args.strength)
+    result = evaluate(path, args.corpus, args.n, args.min_s, args.seed, RECIPES, args.strength, args.split)
     print(json.dumps(result, indent=1))
     if args.update_sidecar:
         side = registry.sidecar_path(path)
