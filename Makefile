@@ -56,6 +56,9 @@ data: $(STAMP)
 # ---- neural repair model (train/repair, train/export.py); torch and onnx only for these targets
 REPAIR_VARIANT ?= multispeaker-repair
 TRAIN_MINUTES  ?= 60
+# The runtime's default strength written into the sidecar: tune it on the valid split with
+# `python -m train.repair.evaluate onnx_models/<variant>.onnx --split valid --strength S`.
+REPAIR_STRENGTH ?= 1.0
 .PHONY: train-repair export-repair
 
 $(VENV)/.torch: $(STAMP)
@@ -75,7 +78,7 @@ train-repair: $(VENV)/.torch
 # measures it on the test split against doing nothing (stored in the sidecar's metrics.test).
 export-repair: $(VENV)/.torch
 	$(BIN)/python -m train.export --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
-	    --checkpoint $(CACHE)/checkpoints/$(REPAIR_VARIANT)/best.pt
+	    --checkpoint $(CACHE)/checkpoints/$(REPAIR_VARIANT)/best.pt --default-strength $(REPAIR_STRENGTH)
 	$(BIN)/python -m train.repair.evaluate onnx_models/$(REPAIR_VARIANT).onnx --corpus $(CACHE)/corpus --update-sidecar
 
 .PHONY: bench-repair

@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("onnx_models"))
     ap.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
     ap.add_argument("--model-version", default="1.0.0")
+    ap.add_argument("--note", default="", help="free text for the sidecar's training.note (e.g. the run's history)")
     ap.add_argument("--default-strength", type=float, default=1.0,
                     help="the runtime's default strength, stored in the sidecar (choose it on the valid "
                          "split: python -m train.repair.evaluate MODEL --split valid --strength S)")
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     model = RepairNet(cfg)
     model.load_state_dict(ck["model"])
     training = {"checkpoint": str(ckpt_path), "steps": ck["step"], "minutes": round(ck["minutes"], 1),
-                "data": corpus_summary(args.corpus, cfg)}
+                "data": corpus_summary(args.corpus, cfg), **({"note": args.note} if args.note else {})}
     metrics = {k: v for k, v in (ck.get("valid") or {}).items()}
     try:
         sidecar = export(model, args.name or cfg.name, args.out, training, metrics, args.model_version,

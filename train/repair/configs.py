@@ -47,6 +47,7 @@ class RepairConfig:
     # --- optimisation
     batch: int = 16
     lr: float = 1e-3
+    lr_half_life_steps: int = 2000       #: learning rate halves every this many steps (exponential decay)
     grad_clip: float = 5.0
     # --- loss: (n_fft, hop) resolutions of the STFT magnitude loss and the extra terms' weights
     resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (256, 64))

@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.init_from:
         ck = torch.load(args.init_from, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])  # Adam's moments carry over; the schedule sets the rate
         step, minutes = ck["step"], ck["minutes"]  # the weights' history carries on (a new loss: new best)
         log.info("initialised from %s (step %d, %.1f min trained)", args.init_from, step, minutes)
     log.info("model: %d parameters (%.2f MB float32)", n_parameters(model), n_parameters(model) * 4 / 1e6)
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         feat, spec, clean = batch_data["feat"], batch_data["spec"], batch_data["clean"]
         y = enhance_batch(model, feat, spec, clean.shape[1])
         loss, terms = total_loss(y, clean, cfg)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * 0.5 ** (step / cfg.lr_half_life_steps)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             running.setdefault(k, []).append(v)
         elapsed = (time.time() - t0) / 60
         if step % args.log_every == 0:
-            row = {"step": step, "minutes": round(minutes + elapsed, 2),
+            row = {"step": step, "minutes": round(minutes + elapsed, 2), "lr": round(opt.param_groups[0]["lr"], 7),
                    **{k: round(float(np.mean(v)), 5) for k, v in running.items()}}
             log.info(json.dumps(row))
             write_log(row)
