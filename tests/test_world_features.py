@@ -1,0 +1,75 @@
+"""WORLD synthesis features (msar.dsp.world): layout, frame count and the analysis/synthesis
+round trip that training (targets) and ``msar synth`` (inverse) rely on."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from msar.dsp import audio, world
+
+DEMO = Path(__file__).resolve().parents[1] / "demo" / "speech" / "en_allison_weasels.flac"
+
+SR = 16000
+
+
+def _voice(duration_s=0.6, f0_hz=140.0):
+    t = np.arange(int(duration_s * SR)) / SR
+    f0 = f0_hz * (1 + 0.1 * np.sin(2 * np.pi * 2 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    return 0.2 * sum(np.sin(k * phase) / k for k in range(1, 20))
+
+
+def test_layout_and_frame_count_at_16k():
+    x = _voice()
+    f = world.world_features(x, SR)
+    lay = world.feature_layout(SR)
+    assert lay["ap"][1] == f.shape[1] == 2 + world.N_SP_DIMS + 1  # one aperiodicity band at 16 kHz
+    assert f.shape[0] == int(len(x) / SR * 1000 / world.FRAME_PERIOD_MS) + 1
+    assert f.dtype == np.float32
+
+
+def test_f0_of_a_harmonic_tone_is_recovered():
+    f = world.world_features(_voice(f0_hz=140.0), SR)
+    voiced = f[:, 1] > 0.5
+    assert voiced.mean() > 0.8
+    f0 = np.exp(f[voiced, 0])
+    assert 125 < np.median(f0) < 155
+
+
+def test_round_trip_keeps_envelope_and_pitch():
+    x, info = audio.read(DEMO)
+    assert info.sr == SR
+    x = x[: 2 * SR, 0]
+    f = world.world_features(x, SR)
+    y = world.world_synthesize(f, SR)
+    assert abs(len(y) - len(x)) <= SR * world.FRAME_PERIOD_MS / 1000
+    g = world.world_features(y, SR)
+    n = min(len(f), len(g))
+    sp = slice(*world.feature_layout(SR)["sp"])
+    # mel-cepstral-like distance of the coded envelopes (dB scale), resynthesis vs original
+    d = f[:n, sp][:, 1:] - g[:n, sp][:, 1:]
+    mcd = np.mean(np.sqrt(2 * np.sum(d ** 2, axis=1))) * 10 / np.log(10)
+    assert mcd < 6.0
+    voiced = (f[:n, 1] > 0.5) & (g[:n, 1] > 0.5)
+    assert voiced.mean() > 0.3
+    assert np.median(np.abs(np.exp(g[:n, 0]) - np.exp(f[:n, 0]))[voiced]) < 5
+    # the distance can fail: another utterance's envelope is far away
+    h = world.world_features(audio.read(DEMO)[0][2 * SR: 4 * SR, 0], SR)
+    m = min(n, len(h))
+    d = f[:m, sp][:, 1:] - h[:m, sp][:, 1:]
+    assert np.mean(np.sqrt(2 * np.sum(d ** 2, axis=1))) * 10 / np.log(10) > 2 * mcd
+
+
+def test_interp_lf0_fills_unvoiced_gaps():
+    f0 = np.array([0, 100, 0, 0, 200, 0.0])
+    assert (f0 == 0).sum() == 4
+    lf0 = world.interp_lf0(f0)
+    assert np.all(np.isfinite(lf0))
+    assert lf0[0] == pytest.approx(np.log(100)) and lf0[-1] == pytest.approx(np.log(200))
+    assert np.log(100) < lf0[2] < np.log(200)
+
+
+def test_synthesize_rejects_wrong_width():
+    with pytest.raises(ValueError, match="features must be"):
+        world.world_synthesize(np.zeros((10, 5), np.float32), SR)
