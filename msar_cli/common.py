@@ -1,15 +1,17 @@
 """Options and output shared by every batch subcommand: -j/--jobs, -q/--quiet, -v/--verbose,
-per-file log lines, failure lines and the one-line summary."""
+--backend/--scheduler, per-file log lines, failure lines and the one-line summary."""
 
 from __future__ import annotations
 
 import functools
 import sys
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import click
+
+from msar.dsp.errors import MsarError
 
 from . import runner
 from .runner import OK, Record, Summary, Task
@@ -20,6 +22,9 @@ class BatchOptions:
     jobs: int
     quiet: bool
     verbose: bool
+    backend: str = "local"
+    #: the ``distributed.Client`` of ``--backend dask`` (connected before the command runs)
+    client: Any = field(default=None, repr=False)
 
     @property
     def progress(self) -> bool:
@@ -27,15 +32,36 @@ class BatchOptions:
 
 
 def batch_options(fn: Callable) -> Callable:
-    """Add -j/--jobs, -q/--quiet and -v/--verbose; the command receives ``batch: BatchOptions``."""
+    """Add -j/--jobs, -q/--quiet, -v/--verbose, --backend and --scheduler; the command receives
+    ``batch: BatchOptions``. With ``--backend dask`` the scheduler is reached before the command
+    starts (unreachable: a usage error, exit 2) and the connection is closed when it ends."""
 
     @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                  help="Parallel worker processes (default: all cores).")
+                  help="Parallel worker processes (default: all cores; local backend only).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
     @click.option("-v", "--verbose", is_flag=True, help="One log line per file (tracebacks of internal errors).")
+    @click.option("--backend", type=click.Choice(runner.BACKENDS), default="local", show_default=True,
+                  help="local: processes on this machine (joblib); dask: the workers of a Dask "
+                       "distributed cluster (--scheduler), files on a filesystem they all share.")
+    @click.option("--scheduler", metavar="ADDRESS",
+                  help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786.")
     @functools.wraps(fn)
-    def wrapper(*args, jobs, quiet, verbose, **kwargs):
-        return fn(*args, batch=BatchOptions(jobs or runner.default_jobs(), quiet, verbose), **kwargs)
+    def wrapper(*args, jobs, quiet, verbose, backend, scheduler, **kwargs):
+        batch = BatchOptions(jobs or runner.default_jobs(), quiet, verbose, backend)
+        if backend == "local" and scheduler:
+            raise click.UsageError("--scheduler needs --backend dask")
+        if backend == "dask":
+            if not scheduler:
+                raise click.UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://HOST:8786)")
+            try:
+                batch.client = runner.connect_dask(scheduler)
+            except MsarError as exc:
+                raise click.UsageError(str(exc)) from None
+        try:
+            return fn(*args, batch=batch, **kwargs)
+        finally:
+            if batch.client is not None:
+                batch.client.close()
 
     return wrapper
 
@@ -65,7 +91,8 @@ def run_batch(command: str, tasks: Sequence[Task], batch: BatchOptions,
     for record in pre_records:
         emit(record)
     try:
-        records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command)
+        records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command,
+                                                 client=batch.client)
     except KeyboardInterrupt:
         click.echo(f"msar {command}: interrupted; finished outputs are complete, "
                    "rerun the same command to resume", err=True)

@@ -3,6 +3,10 @@
 It knows nothing about audio: a job is a function plus arguments that returns a :class:`Done`
 (or raises :class:`MsarError`), and the runner turns each into a :class:`Record`. Workers return
 records and the parent prints them, so output of parallel jobs never interleaves.
+
+Two backends run the same tasks: ``local`` (joblib processes on this machine) and ``dask`` (a
+running Dask distributed scheduler; tasks are files, so inputs and outputs must be on a
+filesystem every worker sees at the same paths).
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from msar.dsp.errors import MsarError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+BACKENDS = ("local", "dask")
+
+#: Resubmissions of a Dask task that raised outside the per-file error handling (e.g. it could
+#: not be unpickled on a worker). A task whose worker *died* is rerun by the scheduler up to
+#: ``distributed.scheduler.allowed-failures`` times (default 3) and then reported failed.
+DASK_RETRIES = 2
 
 
 @dataclass
@@ -89,8 +99,11 @@ def default_jobs() -> int:
 
 
 def run(tasks: Sequence[Task], jobs: int | None = None, progress: bool = False,
-        on_record: Callable[[Record], None] | None = None, desc: str = "") -> list[Record]:
-    """Run ``tasks`` with ``jobs`` parallel workers (joblib; default all cores).
+        on_record: Callable[[Record], None] | None = None, desc: str = "",
+        client: Any = None) -> list[Record]:
+    """Run ``tasks`` with ``jobs`` parallel workers (joblib; default all cores), or on the Dask
+    cluster of ``client`` (a ``distributed.Client`` from :func:`connect_dask`; ``jobs`` is then
+    ignored: the cluster's workers decide the parallelism).
 
     Calls ``on_record`` in the parent as each record arrives (in completion order) and returns
     the records in task order. ``progress`` draws a tqdm bar on stderr.
@@ -103,7 +116,9 @@ def run(tasks: Sequence[Task], jobs: int | None = None, progress: bool = False,
         bar = tqdm(total=len(tasks), desc=desc or None, unit="file", file=sys.stderr, leave=False)
     records: dict[int, Record] = {}
     try:
-        for index, record in _iterate(tasks, jobs):
+        # One task (e.g. a file read from stdin, which only this process has) runs right here.
+        iterate = _iterate(tasks, jobs) if client is None or len(tasks) <= 1 else _iterate_dask(tasks, client)
+        for index, record in iterate:
             records[index] = record
             if bar is not None:
                 bar.update(1)
@@ -128,6 +143,62 @@ def _iterate(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Record]]:
 
     parallel = Parallel(n_jobs=min(jobs, len(tasks)), return_as="generator_unordered")
     yield from parallel(delayed(_indexed)(i, task) for i, task in enumerate(tasks))
+
+
+def connect_dask(address: str, timeout_s: float = 10.0) -> Any:
+    """A ``distributed.Client`` connected to the scheduler at ``address`` (``tcp://HOST:8786``).
+
+    Raises MsarError when the ``dask`` extra is not installed or the scheduler does not answer
+    within ``timeout_s`` seconds.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise MsarError("--backend dask needs Dask distributed: pip install 'msar[dask]'") from None
+    try:
+        # set_as_default=False: a user's own default client (or dask collections) stays untouched.
+        return Client(address, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise MsarError(f"{address}: cannot reach the Dask scheduler ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no answer'})") from None
+
+
+def _iterate_dask(tasks: Sequence[Task], client: Any) -> Iterator[tuple[int, Record]]:
+    """Submit one Dask task per file and yield records as they finish.
+
+    Each file's task returns its Record (errors inside it are already records). A task that
+    still fails on the cluster, e.g. ``KilledWorker`` after its workers died
+    ``allowed-failures`` times, becomes a failed record; its output was never renamed into
+    place, because writes are atomic.
+    """
+    if not tasks:
+        return
+    from uuid import uuid4
+
+    from distributed import as_completed
+
+    batch = uuid4().hex[:12]
+    # pure=False and unique keys: a rerun of the same file must run again, never reuse a result.
+    futures = {client.submit(_indexed, i, task, key=f"msar-{batch}-{i}", pure=False,
+                             retries=DASK_RETRIES): i for i, task in enumerate(tasks)}
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            index = futures.pop(future)
+            if future.status == "finished":
+                yield future.result()
+                continue
+            try:
+                exc = future.exception()
+            except Exception as lost:  # e.g. the future was cancelled
+                exc = lost
+            key = tasks[index].key
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+            yield index, Record(key, FAILED, f"{key}: failed on the Dask cluster ({reason})")
+            future.release()
+    finally:
+        if futures:  # interrupted: stop what has not started; running tasks finish or are dropped
+            client.cancel(list(futures))
 
 
 # ----------------------------------------------------------------------------- folders
