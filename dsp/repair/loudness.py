@@ -67,7 +67,9 @@ def limit(x2: np.ndarray, sr: int, ceiling_dbtp: float, limiter_ms: float) -> np
     half = max(1, int(round(limiter_ms * sr / 1000)))
     spread = scipy.ndimage.maximum_filter1d(need_db, size=2 * half + 1, mode="nearest")
     win = np.hanning(2 * half + 3)[1:-1]
-    smooth = np.convolve(spread, win / win.sum(), mode="same")
+    # "full" sliced to the input, not mode="same": that returns the window's length when the
+    # signal is shorter than the window (a file of a few ms).
+    smooth = np.convolve(spread, win / win.sum(), mode="full")[half:half + len(spread)]
     # Hann smoothing of a ±half maximum filter stays >= the need at each peak only up to
     # rounding; take the larger of the two so the guarantee is exact.
     gain = 10 ** (-np.maximum(smooth, need_db) / 20)
