@@ -408,12 +408,18 @@ def estimate_bandwidth(power: np.ndarray, freqs: np.ndarray, params: AnalysisPar
 
 def integrated_loudness(x: np.ndarray, sr: int) -> float:
     """BS.1770 integrated loudness in LUFS (pyloudnorm); NaN for files under one 400 ms block,
-    -inf for silence."""
+    -inf for silence. Six channels are taken as 5.1 (LFE left out); more, as their mono mix."""
     import pyloudnorm
 
     x2 = as_2d(np.asarray(x, dtype=np.float64))
     if x2.shape[0] < int(0.4 * sr) + 1:
         return float("nan")
+    if x2.shape[1] == 6:
+        # 5.1 in WAV channel order (L R C LFE Ls Rs): BS.1770 leaves out the LFE channel.
+        x2 = x2[:, [0, 1, 2, 4, 5]]
+    elif x2.shape[1] > 5:
+        # pyloudnorm weights at most 5 channels and no layout is known: measure the mono mix.
+        x2 = x2.mean(axis=1, keepdims=True)
     meter = pyloudnorm.Meter(sr)  # pyloudnorm calls the sample rate `rate`
     with np.errstate(divide="ignore"):
         return float(meter.integrated_loudness(x2 if x2.shape[1] > 1 else x2[:, 0]))

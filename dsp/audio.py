@@ -9,9 +9,11 @@ half-written output. The path ``-`` means standard input / standard output.
 
 from __future__ import annotations
 
+import errno
 import glob
 import io
 import os
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -78,17 +80,23 @@ def _sf_open(path: str | os.PathLike, source=None) -> sf.SoundFile:
     name = _display(path)
     if str(path) != STDIO:
         p = Path(path)
-        if p.is_dir():
+        try:
+            st = os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise MsarError(f"{name}: cannot open (symlink loop)") from None
+            if exc.errno == errno.ENOENT:
+                raise MsarError(f"{name}: no such file" + (" (broken symlink)" if p.is_symlink() else "")) from None
+            raise MsarError(f"{name}: cannot open ({exc.strerror or _describe(exc)})") from None
+        if stat.S_ISDIR(st.st_mode):
             raise MsarError(f"{name}: is a folder, not an audio file")
-        if not p.exists():
-            raise MsarError(f"{name}: no such file" + (" (broken symlink)" if p.is_symlink() else ""))
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or device would block or never end; stdin ('-') is the way to stream.
+            raise MsarError(f"{name}: not a regular file (FIFO, socket or device)")
         if not os.access(p, os.R_OK):
             raise MsarError(f"{name}: not readable (permission denied)")
-        try:
-            if p.stat().st_size == 0:
-                raise MsarError(f"{name}: empty file (0 bytes)")
-        except OSError as exc:  # e.g. a symlink loop
-            raise MsarError(f"{name}: cannot open ({_describe(exc)})") from None
+        if st.st_size == 0:
+            raise MsarError(f"{name}: empty file (0 bytes)")
     try:
         return sf.SoundFile(source if source is not None else _open_source(path))
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
@@ -263,6 +271,13 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int, fmt: str | None = Non
         f.write(data)
 
 
+def _write_failure(exc: Exception) -> str:
+    """One line for a failed libsndfile write, which reports a full disk only as "System error"."""
+    text = _describe(exc)
+    return f"{text.rstrip('.')}: disk full, over quota or over the file size limit?" \
+        if text.startswith("System error") else text
+
+
 class AtomicWriter:
     """Context manager giving a writable ``soundfile.SoundFile`` at a temporary name in the target
     folder; on a clean exit the file is renamed to ``path`` (atomic on POSIX), on an exception
@@ -304,11 +319,13 @@ class AtomicWriter:
         except (sf.LibsndfileError, RuntimeError, OSError) as close_exc:
             if exc_type is None:
                 self._cleanup()
-                raise MsarError(f"{self.path}: cannot write ({_describe(close_exc)})") from None
+                raise MsarError(f"{self.path}: cannot write ({_write_failure(close_exc)})") from None
         if exc_type is not None:
             self._cleanup()
             if issubclass(exc_type, OSError):
                 raise MsarError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+            if issubclass(exc_type, sf.LibsndfileError):  # a failed write of a block
+                raise MsarError(f"{self.path}: cannot write ({_write_failure(exc)})") from None
             return False
         try:
             # mkstemp creates 0600 files; give the output the permissions a normal file would get.

@@ -107,7 +107,8 @@ def score(ref, out, alpha, beta, gamma, f0_method, align, extra, per_file, aggre
     ref_dir = ref != STDIO and Path(ref).is_dir()
     out_dir = out != STDIO and Path(out).is_dir()
     for path in (ref, out):
-        if path != STDIO and not Path(path).exists():
+        # A broken link or a symlink loop is a file that fails with its reason, as in repair/degrade.
+        if path != STDIO and not Path(path).exists() and not Path(path).is_symlink():
             raise click.BadParameter(f"{path}: no such file or folder")
     if ref_dir != out_dir:
         raise click.UsageError("REF and OUT must both be files or both be folders")

@@ -11,6 +11,7 @@ Rules shared by every such command:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,8 @@ def plan(src: str, dst: str, overwrite: bool, suffix: str | None = None) -> tupl
 
 
 def _single(key: str, src: str, dst: str, overwrite: bool) -> list[Job]:
-    if dst != STDIO and src != STDIO and Path(dst).resolve() == Path(src).resolve():
+    # realpath, not Path.resolve(): that raises on a symlink loop, which must fail as a file later.
+    if dst != STDIO and src != STDIO and os.path.realpath(dst) == os.path.realpath(src):
         raise click.UsageError(f"{dst}: OUT is the input file itself; inputs are never modified")
     return [Job(key, src, dst)]
 
