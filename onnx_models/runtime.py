@@ -117,13 +117,7 @@ class ModelCard:
         if d["features"] not in S.FEATURES:
             raise MsarError(f"{where}: unknown features {d['features']!r} (known: {', '.join(S.FEATURES)})")
 
-        def specs(section: str) -> tuple[TensorSpec, ...]:
-            try:
-                return tuple(TensorSpec(k, tuple(v["shape"]), str(v["dtype"])) for k, v in d[section].items())
-            except (AttributeError, KeyError, TypeError):
-                raise MsarError(f"{where}: '{section}' must map names to {{shape, dtype}}") from None
-
-        inputs, outputs = specs("inputs"), specs("outputs")
+        inputs, outputs = tensor_specs(d, "inputs", where), tensor_specs(d, "outputs", where)
         state = dict(d["state"])
         in_names, out_names = {t.name for t in inputs}, {t.name for t in outputs}
         for src, dst in state.items():
@@ -171,32 +165,48 @@ def _check_io(card: ModelCard, session, where: str) -> None:
                 raise MsarError(f"{where}: {kind} '{name}' is {a.type}, the sidecar says {spec.dtype}")
 
 
+def tensor_specs(d: dict, section: str, where: str) -> tuple[TensorSpec, ...]:
+    """The sidecar's ``inputs``/``outputs`` section as TensorSpecs; MsarError if malformed."""
+    try:
+        return tuple(TensorSpec(k, tuple(v["shape"]), str(v["dtype"])) for k, v in d[section].items())
+    except (AttributeError, KeyError, TypeError):
+        raise MsarError(f"{where}: '{section}' must map names to {{shape, dtype}}") from None
+
+
+def checked_session(path: str | os.PathLike, card):
+    """An onnxruntime session (CPU, one thread: msar parallelises over files) for ``path``, after
+    checking its SHA-256 against ``card.sha256`` and, once loaded, its I/O against
+    ``card.inputs``/``card.outputs`` (any card with those fields: repair or synthesis)."""
+    import onnxruntime as ort
+
+    where = str(path)
+    try:
+        digest = sha256_of(path)
+    except OSError as exc:
+        raise MsarError(f"{where}: cannot read model ({exc.strerror or exc})") from None
+    if digest != card.sha256:
+        raise MsarError(f"{where}: SHA-256 {digest[:12]}... does not match its sidecar's "
+                        f"{card.sha256[:12]}... (model and sidecar are from different exports)")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise MsarError(f"{where}: onnxruntime cannot load the model ({str(exc).splitlines()[0]})") from None
+    _check_io(card, session, where)
+    return session
+
+
 class RepairModel:
     """A checked repair model: its :class:`ModelCard` and an onnxruntime session (one thread:
     msar parallelises over files). Use :func:`load_model` to get a cached one."""
 
     def __init__(self, path: str | os.PathLike):
-        import onnxruntime as ort
-
         self.path = Path(path)
-        where = str(self.path)
         self.card = ModelCard.from_dict(registry.read_sidecar(self.path), str(registry.sidecar_path(self.path)))
-        try:
-            digest = sha256_of(self.path)
-        except OSError as exc:
-            raise MsarError(f"{where}: cannot read model ({exc.strerror or exc})") from None
-        if digest != self.card.sha256:
-            raise MsarError(f"{where}: SHA-256 {digest[:12]}... does not match its sidecar's "
-                            f"{self.card.sha256[:12]}... (model and sidecar are from different exports)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise MsarError(f"{where}: onnxruntime cannot load the model ({str(exc).splitlines()[0]})") from None
-        _check_io(self.card, self.session, where)
+        self.session = checked_session(self.path, self.card)
         self._feat = self.card.feature_input.name
         self._mask = self.card.mask_output.name
         self._out_names = [self._mask] + list(self.card.state.values())
