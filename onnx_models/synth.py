@@ -1,0 +1,176 @@
+"""Multi-speaker synthesis at run time: text -> phones (``frontend.py``) -> frames per phone
+(duration model) -> WORLD features per 5 ms frame (acoustic model) -> audio (pyworld). onnxruntime
+only, never torch; every rate, size, table and statistic comes from the sidecars.
+
+A voice model is two files pairs written by ``train/synth/export.py``: ``<name>.onnx`` (task
+``acoustic``; its sidecar holds the speakers, phone table, feature normalization and frame
+settings, and names its partner in ``duration_model``) and the duration model ``<name>-duration.onnx``
+(task ``duration``). ``--model`` names or points to the acoustic one. Both are checked as the
+repair model is (``runtime.checked_session``: SHA-256, I/O names, ranks and dtypes).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from msar.dsp import audio, world
+from msar.dsp.errors import MsarError
+
+from . import frontend, registry, runtime
+
+PAD = "<pad>"
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "multispeaker-synth"
+_REQUIRED = ("name", "task", "format_version", "sha256", "sample_rate", "frame_period_ms", "n_sp", "inputs",
+             "outputs", "speakers", "phones", "feature_mean", "feature_std", "duration_model")
+
+
+def expand_durations(durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame phone index ``[T]`` int64 and position features ``[T, 2]`` float32 (relative
+    position inside the phone, log(1 + phone frames) / 4) for frames per phone ``[N]``. Shared by
+    training and runtime."""
+    d = np.asarray(durations, dtype=np.int64)
+    frame_phone = np.repeat(np.arange(len(d)), d)
+    starts = np.repeat(np.cumsum(d) - d, d)
+    lens = np.repeat(d, d)
+    rel = (np.arange(len(frame_phone)) - starts + 0.5) / np.maximum(lens, 1)
+    pos = np.stack([rel, np.log1p(lens) / 4.0], axis=1).astype(np.float32)
+    return frame_phone.astype(np.int64), pos
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: int
+    name: str
+    sex: str
+    language: str
+    hours: float
+
+
+@dataclass(frozen=True)
+class VoiceCard:
+    """Typed view of a synthesis sidecar (acoustic or duration)."""
+
+    name: str
+    task: str
+    sha256: str
+    sample_rate: int
+    frame_period_ms: float
+    n_sp: int
+    inputs: tuple
+    outputs: tuple
+    speakers: tuple[Speaker, ...]
+    phones: tuple[str, ...]
+    mean: np.ndarray = field(repr=False)
+    std: np.ndarray = field(repr=False)
+    duration_model: str
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str, task: str) -> "VoiceCard":
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise MsarError(f"{where}: synthesis sidecar lacks {', '.join(missing)}")
+        if d["format_version"] != FORMAT_VERSION:
+            raise MsarError(f"{where}: sidecar format_version {d['format_version']!r} is not the supported {FORMAT_VERSION}")
+        if d["task"] != task:
+            raise MsarError(f"{where}: a '{d['task']}' model, not a{'n' if task[0] == 'a' else ''} {task} model")
+        speakers = tuple(Speaker(int(s["id"]), str(s["name"]), str(s.get("sex", "?")), str(s.get("language", "")),
+                                 float(s.get("hours", 0.0))) for s in d["speakers"])
+        return cls(str(d["name"]), task, str(d["sha256"]), int(d["sample_rate"]), float(d["frame_period_ms"]),
+                   int(d["n_sp"]), runtime.tensor_specs(d, "inputs", where), runtime.tensor_specs(d, "outputs", where),
+                   speakers, tuple(d["phones"]), np.asarray(d["feature_mean"], np.float32),
+                   np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d)
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """Per-call overrides; ``None`` means the model's default (piper's ``SynthesisConfig``)."""
+
+    rate: float = 1.0  # speaking rate: 2.0 is twice as fast
+    pitch: float = 1.0  # F0 scale
+    sample_rate: int | None = None
+
+
+class Voice:
+    """A checked pair of synthesis models; :meth:`synthesize` speaks one utterance."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.card = VoiceCard.from_dict(registry.read_sidecar(self.path), str(registry.sidecar_path(self.path)), "acoustic")
+        self.session = runtime.checked_session(self.path, self.card)
+        dpath = self.path.parent / self.card.duration_model
+        self.dcard = VoiceCard.from_dict(registry.read_sidecar(dpath), str(registry.sidecar_path(dpath)), "duration")
+        if self.dcard.phones != self.card.phones or [s.name for s in self.dcard.speakers] != [s.name for s in self.card.speakers]:
+            raise MsarError(f"{dpath}: its phone or speaker table differs from {self.path.name}'s")
+        self.dsession = runtime.checked_session(dpath, self.dcard)
+        self.phone_table = {p: i for i, p in enumerate(self.card.phones)}
+        self.layout = world.feature_layout(self.card.sample_rate, self.card.n_sp)
+
+    @property
+    def speakers(self) -> tuple[Speaker, ...]:
+        return self.card.speakers
+
+    def speaker(self, name: str) -> Speaker:
+        for s in self.card.speakers:
+            if s.name == name:
+                return s
+        raise MsarError(f"unknown speaker '{name}' in {self.card.name} (available: "
+                        f"{', '.join(s.name for s in self.card.speakers)})")
+
+    def durations(self, ids: np.ndarray, stress: np.ndarray, spk: int, rate: float) -> np.ndarray:
+        log_dur = self.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
+                                                  "speaker": np.array([spk], np.int64)})[0][0]
+        frames = np.expm1(np.maximum(log_dur, 0.0)) / rate
+        # round with carried remainder so the total length follows the predicted total
+        edges = np.round(np.cumsum(frames)).astype(np.int64)
+        return np.maximum(np.diff(np.concatenate([[0], edges])), 0)
+
+    def features(self, ids, stress, spk: int, dur: np.ndarray, pitch: float) -> np.ndarray:
+        frame_phone, pos = expand_durations(dur)
+        y = self.session.run(["feats"], {"phones": ids[None], "stress": stress[None], "speaker": np.array([spk], np.int64),
+                                         "frame_phone": frame_phone[None], "frame_pos": pos[None]})[0][0]
+        f = y * self.card.std + self.card.mean
+        v = self.layout["vuv"][0]
+        f[:, v] = 1.0 / (1.0 + np.exp(-y[:, v]))
+        f[:, self.layout["lf0"][0]] += np.log(pitch)
+        return f
+
+    def synthesize(self, text: str, speaker: str, options: SynthOptions = SynthOptions(), line: int | None = None) -> tuple[np.ndarray, int]:
+        """Audio (float32 1-D) and its rate for one utterance of raw text spoken by ``speaker``."""
+        spk = self.speaker(speaker)
+        if not (0.25 <= options.rate <= 4.0) or not (0.25 <= options.pitch <= 4.0):
+            raise MsarError("rate and pitch must be between 0.25 and 4")
+        lang = spk.language.split(",")[0] or "en"
+        phones = frontend.phonemize(text, lang, line)
+        ids = frontend.phone_ids(phones, self.phone_table, line)
+        stress = np.array([min(p.stress, 2) for p in phones], np.int64)
+        dur = self.durations(ids, stress, spk.id, options.rate)
+        if dur.sum() < 2:
+            raise MsarError(f"{'line %d: ' % line if line else ''}predicted an empty utterance")
+        feats = self.features(ids, stress, spk.id, dur, options.pitch)
+        sr = self.card.sample_rate
+        y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms)
+        peak = float(np.max(np.abs(y))) if len(y) else 0.0
+        if peak > 0.99:  # WORLD can overshoot on extreme predicted envelopes
+            y = y * (0.99 / peak)
+        if options.sample_rate and options.sample_rate != sr:
+            y, sr = audio.resample(y, sr, options.sample_rate).astype(np.float32), options.sample_rate
+        return y, sr
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime_ns: int, size: int) -> Voice:
+    return Voice(path)
+
+
+def load_voice(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Voice:
+    """A checked :class:`Voice` by shipped name or path, loaded once per process."""
+    path = registry.resolve(name_or_path, task="acoustic").resolve()
+    st = path.stat()
+    return _load_cached(str(path), st.st_mtime_ns, st.st_size)

@@ -1,0 +1,86 @@
+"""The two speaker-conditioned synthesis networks (PyTorch; exported to ONNX by ``export.py``).
+
+``DurationNet``: phones ``[B, N]``, stress ``[B, N]``, speaker ``[B]`` -> ``log_dur [B, N]``,
+the natural log of (1 + frames per phone).
+
+``AcousticNet``: phones, stress, speaker, plus per-frame ``frame_phone [B, T]`` (index of the
+phone each 5 ms frame belongs to) and ``frame_pos [B, T, 2]`` (relative position in the phone,
+log(1 + phone frames) / 4) -> ``feats [B, T, D]``: normalized WORLD features (lf0, vuv logit,
+coded envelope, band aperiodicity; ``msar.dsp.world.feature_layout``). The runtime expands
+durations into ``frame_phone``/``frame_pos`` in numpy (``msar.onnx_models.synth``), so the graph
+has no data-dependent shapes beyond T.
+
+Both embed the speaker with a table (one row per voice) broadcast over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    n_phones: int
+    n_speakers: int
+    n_feats: int
+    phone_dim: int = 64
+    stress_dim: int = 8
+    speaker_dim: int = 16
+    enc_hidden: int = 64
+    dec_hidden: int = 96
+    dec_layers: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Encoder(nn.Module):
+    def __init__(self, cfg: SynthConfig):
+        super().__init__()
+        self.phone = nn.Embedding(cfg.n_phones, cfg.phone_dim)
+        self.stress = nn.Embedding(3, cfg.stress_dim)
+        self.speaker = nn.Embedding(cfg.n_speakers, cfg.speaker_dim)
+        self.rnn = nn.GRU(cfg.phone_dim + cfg.stress_dim + cfg.speaker_dim, cfg.enc_hidden, batch_first=True,
+                          bidirectional=True)
+
+    def forward(self, phones, stress, speaker):
+        spk = self.speaker(speaker)[:, None, :].expand(-1, phones.shape[1], -1)
+        h, _ = self.rnn(torch.cat([self.phone(phones), self.stress(stress), spk], dim=-1))
+        return h, spk
+
+
+class DurationNet(nn.Module):
+    def __init__(self, cfg: SynthConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.enc = _Encoder(cfg)
+        self.out = nn.Linear(2 * cfg.enc_hidden + cfg.speaker_dim, 1)
+
+    def forward(self, phones, stress, speaker):
+        h, spk = self.enc(phones, stress, speaker)
+        return self.out(torch.cat([h, spk], dim=-1))[..., 0]
+
+
+class AcousticNet(nn.Module):
+    def __init__(self, cfg: SynthConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.enc = _Encoder(cfg)
+        self.dec = nn.LSTM(2 * cfg.enc_hidden + cfg.speaker_dim + 2, cfg.dec_hidden, num_layers=cfg.dec_layers,
+                           batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * cfg.dec_hidden, cfg.n_feats)
+
+    def forward(self, phones, stress, speaker, frame_phone, frame_pos):
+        h, _ = self.enc(phones, stress, speaker)
+        idx = frame_phone[..., None].expand(-1, -1, h.shape[-1])
+        hf = torch.gather(h, 1, idx)
+        spk = self.enc.speaker(speaker)[:, None, :].expand(-1, frame_phone.shape[1], -1)
+        y, _ = self.dec(torch.cat([hf, spk, frame_pos], dim=-1))
+        return self.out(y)
+
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,134 @@
+"""Training examples for the synthesis models: phones (espeak-ng front end), frames per phone
+(``align.py``) and WORLD features (``msar.dsp.world``) per utterance, one ``.npz`` each.
+
+Corpora (``--corpus``, repeatable):
+
+- an msar corpus folder (``make data``): ``manifest.csv`` + ``synthetic.csv`` rows with a
+  transcript in a language the front end speaks (``--languages``); flite voices are read from
+  their untrimmed renderings (``source_file``);
+- any ``SPEAKER/UTT.wav`` folder with transcripts, including VCTK's layout
+  (``wav48/p225/p225_001.wav`` + ``txt/p225/p225_001.txt``; also ``wav48_silence_trimmed`` and
+  ``.flac``), or a transcript beside each audio file (``UTT.txt``). ``speaker-info.txt`` (VCTK)
+  gives sexes; ``--language`` the language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from msar.dsp import audio, world
+from msar.onnx_models import frontend as F
+
+from . import align
+
+SR = 16000
+AUDIO_EXT = (".wav", ".flac")
+
+
+def manifest_items(corpus: Path, languages: set[str], max_per_speaker: int, max_seconds: float) -> list[dict]:
+    items = []
+    for name in ("manifest.csv", "synthetic.csv"):
+        path = corpus / name
+        if not path.exists():
+            continue
+        per: dict[str, int] = {}
+        for r in csv.DictReader(open(path, encoding="utf-8")):
+            if not r["transcript"].strip() or r["language"] not in languages or r["speaker"].startswith(("klettres", "gcin", "tuxpaint")):
+                continue
+            if per.get(r["speaker"], 0) >= max_per_speaker or float(r["duration_s"]) > max_seconds:
+                continue
+            per[r["speaker"]] = per.get(r["speaker"], 0) + 1
+            synthetic = r["section"] == "synthetic"
+            wav = Path(r["source_file"]) if synthetic and Path(r["source_file"]).exists() else corpus / r["path"]
+            items.append({"id": Path(r["path"]).with_suffix("").as_posix().replace("/", "_"), "audio": str(wav),
+                          "text": r["transcript"], "speaker": r["speaker"], "sex": r["sex"] or "?",
+                          "language": r["language"], "split": r["split"]})
+    return items
+
+
+def folder_items(root: Path, language: str, max_per_speaker: int) -> list[dict]:
+    """``SPEAKER/UTT.{wav,flac}`` with ``txt/SPEAKER/UTT.txt`` (VCTK) or ``UTT.txt`` beside it."""
+    sexes = {}
+    info = root / "speaker-info.txt"
+    if info.exists():
+        for line in info.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 3:
+                spk = parts[0] if parts[0].startswith("p") else "p" + parts[0]
+                sexes[spk] = parts[2].upper()[:1]
+    audio_root = next((root / d for d in ("wav48", "wav48_silence_trimmed", "wav") if (root / d).is_dir()), root)
+    items = []
+    for spk_dir in sorted(p for p in audio_root.iterdir() if p.is_dir() and p.name != "txt"):
+        n = 0
+        for wav in sorted(spk_dir.iterdir()):
+            if wav.suffix.lower() not in AUDIO_EXT or n >= max_per_speaker:
+                continue
+            utt = wav.stem.replace("_mic1", "").replace("_mic2", "")
+            txt = next((t for t in (root / "txt" / spk_dir.name / f"{utt}.txt", wav.with_suffix(".txt")) if t.exists()), None)
+            if txt is None:
+                continue
+            n += 1
+            items.append({"id": f"{spk_dir.name}_{utt}", "audio": str(wav), "text": txt.read_text(encoding="utf-8").strip(),
+                          "speaker": spk_dir.name, "sex": sexes.get(spk_dir.name, "?"), "language": language,
+                          "split": "valid" if n % 20 == 0 else "train"})
+    return items
+
+
+def prepare_one(item: dict, out_dir: Path) -> dict | None:
+    """Write ``<out_dir>/<id>.npz`` (phones, stress, durations, feats); returns its summary row,
+    or None when the text cannot be pronounced."""
+    out = out_dir / f"{item['id']}.npz"
+    x, info = audio.read(item["audio"])
+    x = audio.resample(x.mean(axis=1) if x.ndim == 2 else x, info.sr, SR)
+    if not out.exists():
+        try:
+            norm = F.normalize(item["text"], item["language"])
+            phones, ref = F.Espeak.get().render(norm, item["language"])
+        except F.FrontendError:
+            return None
+        feats = world.world_features(x, SR)
+        dur = align.align(x, SR, ref, F.Espeak.get().sr, np.array([p.end_s for p in phones]), len(feats))
+        np.savez(out, phones=np.array([p.symbol for p in phones]), stress=np.array([p.stress for p in phones]),
+                 durations=dur, feats=feats)
+    return {k: item[k] for k in ("id", "speaker", "sex", "language", "split")} | {"duration_s": len(x) / SR}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.synth.prepare", description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", action="append", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--languages", default="en,es,fr,it,ru", help="manifest languages to use")
+    ap.add_argument("--language", default="en", help="language of SPEAKER/UTT folders (VCTK: en)")
+    ap.add_argument("--max-per-speaker", type=int, default=100000)
+    ap.add_argument("--max-seconds", type=float, default=8.0, help="skip longer manifest utterances (DTW is quadratic)")
+    ap.add_argument("-j", "--jobs", type=int, default=1)
+    args = ap.parse_args(argv)
+    items = []
+    for c in args.corpus:
+        if (c / "manifest.csv").exists() or (c / "synthetic.csv").exists():
+            items += manifest_items(c, set(args.languages.split(",")), args.max_per_speaker, args.max_seconds)
+        else:
+            items += folder_items(c, args.language, args.max_per_speaker)
+    if not items:
+        print("error: no utterances with transcripts found", file=sys.stderr)
+        return 1
+    (args.out / "utts").mkdir(parents=True, exist_ok=True)
+    from joblib import Parallel, delayed
+
+    rows = Parallel(n_jobs=args.jobs, verbose=0)(delayed(prepare_one)(it, args.out / "utts") for it in items)
+    rows = [r for r in rows if r]
+    with open(args.out / "index.json", "w", encoding="utf-8") as f:
+        json.dump(rows, f)
+    print(f"{len(rows)} utterances ({sum(r['duration_s'] for r in rows) / 3600:.2f} h, "
+          f"{len({r['speaker'] for r in rows})} speakers) in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Train the duration and acoustic networks together on prepared examples (``prepare.py``).
+
+    python -m train.synth.train --data cache/synth-prep/multispeaker --out cache/checkpoints \\
+        --name multispeaker-synth --max-minutes 30 --resume
+
+Checkpoints (``<out>/<name>/last.pt``; ``best.pt`` by validation loss) every ``--save-minutes``;
+``--resume`` continues from ``last.pt`` with the same speaker and phone tables. Losses: MSE of
+log(1 + frames) per phone; for frames, MSE on normalized lf0, envelope and aperiodicity, and
+binary cross-entropy on the voicing logit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as Fn
+
+from msar.dsp import world
+from msar.onnx_models.synth import PAD, expand_durations
+
+from .model import AcousticNet, DurationNet, SynthConfig, n_parameters
+
+SR = 16000
+MAX_FRAMES = 600  # acoustic training window (3 s): longer utterances are cropped at random
+
+
+def load_examples(data: Path) -> tuple[list[dict], list[dict]]:
+    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
+    exs = []
+    for r in index:
+        d = np.load(data / "utts" / f"{r['id']}.npz")
+        exs.append({**r, "phones": [str(p) for p in d["phones"]], "stress": d["stress"].astype(np.int64),
+                    "durations": d["durations"].astype(np.int64), "feats": d["feats"]})
+    return index, exs
+
+
+def build_tables(index: list[dict], exs: list[dict]) -> tuple[list[dict], list[str]]:
+    """Speakers (id, name, sex, language, hours) and phones (id 0 is padding) of the data."""
+    spk: dict[str, dict] = {}
+    for r in index:
+        s = spk.setdefault(r["speaker"], {"name": r["speaker"], "sex": r["sex"], "languages": set(), "hours": 0.0})
+        s["languages"].add(r["language"])
+        if r["split"] == "train":
+            s["hours"] += r["duration_s"] / 3600
+    speakers = [{"id": i, "name": s["name"], "sex": s["sex"], "language": ",".join(sorted(s["languages"])),
+                 "hours": round(s["hours"], 3)} for i, s in enumerate(sorted(spk.values(), key=lambda s: s["name"]))]
+    phones = [PAD] + sorted({p for e in exs for p in e["phones"]})
+    return speakers, phones
+
+
+def feature_stats(exs: list[dict], vuv_col: int) -> tuple[np.ndarray, np.ndarray]:
+    f = np.concatenate([e["feats"] for e in exs if e["split"] == "train"])
+    mean, std = f.mean(0), f.std(0) + 1e-5
+    mean[vuv_col], std[vuv_col] = 0.0, 1.0  # voicing stays 0/1: its output is a logit
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def make_batch(exs: list[dict], phone_ids: dict, spk_ids: dict, mean, std, rng) -> dict:
+    B = len(exs)
+    N = max(len(e["phones"]) for e in exs)
+    T = min(MAX_FRAMES, max(int(e["durations"].sum()) for e in exs))
+    b = {"phones": np.zeros((B, N), np.int64), "stress": np.zeros((B, N), np.int64),
+         "speaker": np.array([spk_ids[e["speaker"]] for e in exs]), "log_dur": np.zeros((B, N), np.float32),
+         "n_mask": np.zeros((B, N), np.float32), "frame_phone": np.zeros((B, T), np.int64),
+         "frame_pos": np.zeros((B, T, 2), np.float32), "feats": np.zeros((B, T, len(mean)), np.float32),
+         "t_mask": np.zeros((B, T), np.float32)}
+    for i, e in enumerate(exs):
+        n = len(e["phones"])
+        b["phones"][i, :n] = [phone_ids[p] for p in e["phones"]]
+        b["stress"][i, :n] = np.clip(e["stress"], 0, 2)
+        b["log_dur"][i, :n] = np.log1p(e["durations"])
+        b["n_mask"][i, :n] = 1
+        fp, pos = expand_durations(e["durations"])
+        t_all = min(len(fp), len(e["feats"]))
+        start = int(rng.integers(0, t_all - T + 1)) if t_all > T else 0
+        t = min(T, t_all)
+        b["frame_phone"][i, :t] = fp[start:start + t]
+        b["frame_pos"][i, :t] = pos[start:start + t]
+        b["feats"][i, :t] = (e["feats"][start:start + t] - mean) / std
+        b["t_mask"][i, :t] = 1
+    return {k: torch.from_numpy(v) for k, v in b.items()}
+
+
+def losses(dur_net, ac_net, b, lay) -> dict:
+    pred_dur = dur_net(b["phones"], b["stress"], b["speaker"])
+    l_dur = ((pred_dur - b["log_dur"]) ** 2 * b["n_mask"]).sum() / b["n_mask"].sum()
+    y = ac_net(b["phones"], b["stress"], b["speaker"], b["frame_phone"], b["frame_pos"])
+    m = b["t_mask"][..., None]
+    cont = [c for c in range(y.shape[-1]) if c != lay["vuv"][0]]
+    l_feat = (((y[..., cont] - b["feats"][..., cont]) ** 2) * m).sum() / (m.sum() * len(cont))
+    v = lay["vuv"][0]
+    l_vuv = (Fn.binary_cross_entropy_with_logits(y[..., v], b["feats"][..., v], reduction="none") * b["t_mask"]).sum() / b["t_mask"].sum()
+    return {"dur": l_dur, "feat": l_feat, "vuv": l_vuv, "total": l_dur + l_feat + 0.5 * l_vuv}
+
+
+def mcd_db(pred_sp: np.ndarray, true_sp: np.ndarray) -> float:
+    """Mel-cepstral distortion (dB) between coded envelopes, c0 excluded (Kubichek 1993:
+    10/ln10 * sqrt(2 * sum_d (c_d - c'_d)^2), averaged over frames)."""
+    d = pred_sp[:, 1:] - true_sp[:, 1:]
+    return float(np.mean(np.sqrt(2 * np.sum(d ** 2, axis=1))) * 10 / np.log(10))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.synth.train", description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("cache/checkpoints"))
+    ap.add_argument("--name", default="multispeaker-synth")
+    ap.add_argument("--max-minutes", type=float, default=30)
+    ap.add_argument("--max-steps", type=int, default=10 ** 9)
+    ap.add_argument("--save-minutes", type=float, default=3)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--tiny", action="store_true", help="a very small model (tests)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    index, exs = load_examples(args.data)
+    ck_dir = args.out / args.name
+    ck_dir.mkdir(parents=True, exist_ok=True)
+    last = ck_dir / "last.pt"
+    lay = world.feature_layout(SR)
+    ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
+    if ck:
+        speakers, phones = ck["speakers"], ck["phones"]
+        mean, std = np.array(ck["mean"], np.float32), np.array(ck["std"], np.float32)
+        cfg = SynthConfig(**ck["config"])
+    else:
+        speakers, phones = build_tables(index, exs)
+        mean, std = feature_stats(exs, lay["vuv"][0])
+        extra = dict(phone_dim=16, speaker_dim=8, enc_hidden=16, dec_hidden=16, dec_layers=1) if args.tiny else {}
+        cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean), **extra)
+    phone_ids = {p: i for i, p in enumerate(phones)}
+    spk_ids = {s["name"]: s["id"] for s in speakers}
+    exs = [e for e in exs if e["speaker"] in spk_ids and all(p in phone_ids for p in e["phones"])]
+    train = [e for e in exs if e["split"] == "train"] or exs
+    valid = [e for e in exs if e["split"] != "train"][:64] or train[:8]
+    dur_net, ac_net = DurationNet(cfg), AcousticNet(cfg)
+    params = list(dur_net.parameters()) + list(ac_net.parameters())
+    opt = torch.optim.Adam(params, lr=args.lr)
+    step, minutes, best = 0, 0.0, math.inf
+    if ck:
+        dur_net.load_state_dict(ck["duration"])
+        ac_net.load_state_dict(ck["acoustic"])
+        opt.load_state_dict(ck["opt"])
+        step, minutes, best = ck["step"], ck["minutes"], ck.get("best", math.inf)
+    print(f"{len(train)} train / {len(valid)} valid utterances, {len(speakers)} speakers, {len(phones)} phones, "
+          f"{n_parameters(dur_net)} + {n_parameters(ac_net)} parameters, from step {step}", flush=True)
+
+    def evaluate() -> dict:
+        dur_net.eval(), ac_net.eval()
+        tot = defaultdict(float)
+        with torch.no_grad():
+            for i in range(0, len(valid), args.batch):
+                b = make_batch(valid[i:i + args.batch], phone_ids, spk_ids, mean, std, np.random.default_rng(0))
+                for k, v in losses(dur_net, ac_net, b, lay).items():
+                    tot[k] += float(v) * len(valid[i:i + args.batch]) / len(valid)
+        dur_net.train(), ac_net.train()
+        return dict(tot)
+
+    def save(path: Path, valid_losses: dict) -> None:
+        torch.save({"duration": dur_net.state_dict(), "acoustic": ac_net.state_dict(), "opt": opt.state_dict(),
+                    "step": step, "minutes": minutes, "best": best, "config": cfg.to_dict(), "speakers": speakers,
+                    "phones": phones, "mean": mean.tolist(), "std": std.tolist(), "valid": valid_losses,
+                    "sample_rate": SR}, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+
+    start = time.monotonic()
+    last_save = start
+    session_minutes0 = minutes
+    while step < args.max_steps:
+        batch = [train[i] for i in rng.integers(0, len(train), size=min(args.batch, len(train)))]
+        b = make_batch(batch, phone_ids, spk_ids, mean, std, rng)
+        ls = losses(dur_net, ac_net, b, lay)
+        opt.zero_grad()
+        ls["total"].backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        now = time.monotonic()
+        minutes = session_minutes0 + (now - start) / 60
+        done = (now - start) / 60 >= args.max_minutes or step >= args.max_steps
+        if step % 50 == 0:
+            print(f"step {step} {minutes:.1f} min " + " ".join(f"{k}={float(v):.4f}" for k, v in ls.items()), flush=True)
+        if done or (now - last_save) / 60 >= args.save_minutes:
+            v = evaluate()
+            if v["total"] < best:
+                best = v["total"]
+                save(ck_dir / "best.pt", v)
+            save(last, v)
+            last_save = now
+            print(f"checkpoint step {step}: valid " + " ".join(f"{k}={x:.4f}" for k, x in v.items()), flush=True)
+        if done:
+            break
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
