@@ -26,6 +26,8 @@ COMMANDS = {
     "score": "msar.cli.score:score",
     "repair": "msar.cli.repair:repair",
     "models": "msar.cli.models:models",
+    "synth": "msar.cli.synth:synth",
+    "speakers": "msar.cli.speakers:speakers",
 }
 
 

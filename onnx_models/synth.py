@@ -129,7 +129,8 @@ class Voice:
         frames = np.expm1(np.maximum(log_dur, 0.0)) / rate
         # round with carried remainder so the total length follows the predicted total
         edges = np.round(np.cumsum(frames)).astype(np.int64)
-        return np.maximum(np.diff(np.concatenate([[0], edges])), 0)
+        # at least one frame per phone (one dropped by rounding would be skipped altogether)
+        return np.maximum(np.diff(np.concatenate([[0], edges])), 1)
 
     def features(self, ids, stress, spk: int, dur: np.ndarray, pitch: float) -> np.ndarray:
         frame_phone, pos = expand_durations(dur)

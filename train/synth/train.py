@@ -149,6 +149,8 @@ def main(argv=None) -> int:
     params = list(dur_net.parameters()) + list(ac_net.parameters())
     opt = torch.optim.Adam(params, lr=args.lr)
     step, minutes, best = 0, 0.0, math.inf
+    with torch.no_grad():  # start the duration model at the data's mean log(1 + frames)
+        dur_net.out.bias.fill_(float(np.mean(np.concatenate([np.log1p(e["durations"]) for e in train]))))
     if ck:
         dur_net.load_state_dict(ck["duration"])
         ac_net.load_state_dict(ck["acoustic"])

@@ -1,0 +1,58 @@
+"""Text front end: normalization of tricky text and espeak-ng G2P (phones, stress, pauses)."""
+
+import shutil
+
+import pytest
+
+from msar.onnx_models import frontend as F
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+@pytest.mark.parametrize("text, spoken", [
+    ("Dr. Smith paid $12.50.", "doctor Smith paid twelve dollars fifty cents."),
+    ("It costs €1.", "It costs one euro."),
+    ("On 2024-03-05 at 5:30", "On March fifth, twenty twenty-four at five thirty"),
+    ("Born March 3, 1999.", "Born March third, nineteen ninety-nine."),
+    ("The 21st item of 1,234", "The twenty-first item of one thousand, two hundred and thirty-four"),
+    ("50% off, e.g. 3.14 km", "fifty percent off, for example three point one four kilometers"),
+    ("It’s 7:05 — “late”", "It's seven oh five , \"late\""),
+])
+def test_normalize_english(text, spoken):
+    assert F.normalize(text, "en") == spoken
+
+
+def test_normalize_other_languages_spell_numbers():
+    assert F.normalize("21 euros", "fr") == "vingt et un euros"
+    assert F.normalize("3 amigos", "es") == "tres amigos"
+
+
+@needs_espeak
+def test_phonemize_gives_phones_stress_and_pauses():
+    phones = F.phonemize("Hello, world.", "en")
+    syms = [p.symbol for p in phones]
+    assert syms[0] == syms[-1] == F.SIL
+    assert F.PAU in syms  # the comma
+    assert syms[1:4] == ["h", "ə", "l"]
+    assert any(p.stress == 1 for p in phones)
+    assert all(p.end_s >= p.start_s for p in phones)
+
+
+@needs_espeak
+@pytest.mark.parametrize("text", ["☃☃☃", "   ...  ", "Привет"])
+def test_unpronounceable_text_names_the_line(text):
+    with pytest.raises(F.FrontendError, match="line 7"):
+        F.phonemize(text, "en", line=7)
+
+
+@needs_espeak
+def test_cyrillic_is_fine_in_russian():
+    syms = [p.symbol for p in F.phonemize("Привет, мир.", "ru")]
+    assert "p" in syms and F.PAU in syms
+
+
+def test_phone_ids_reports_unknown_phones():
+    phones = [F.Phone(F.SIL), F.Phone("x"), F.Phone(F.SIL)]
+    with pytest.raises(F.FrontendError, match="line 2: .*phone\\(s\\) x"):
+        F.phone_ids(phones, {F.SIL: 1}, line=2)
+    assert F.phone_ids(phones[:1], {F.SIL: 1}).tolist() == [1]

@@ -1,0 +1,119 @@
+"""The synthesis recipe end to end on a tiny generated VCTK-layout corpus (two speakers, p225
+and p226, made with espeak-ng voices): prepare -> train a tiny model a few steps -> export (with
+its ONNX == PyTorch checks) -> ``msar synth --speaker p225`` and ``msar speakers``."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+if shutil.which("espeak-ng") is None:
+    pytest.skip("espeak-ng not installed", allow_module_level=True)
+
+from msar.cli.main import cli  # noqa: E402
+from msar.onnx_models import frontend as F  # noqa: E402
+from msar.onnx_models import synth as S  # noqa: E402
+
+SENTENCES = ["Please call Stella.", "Ask her to bring these things with her from the store.",
+             "Six spoons of fresh snow peas.", "We also need a small plastic snake."]
+
+
+@pytest.fixture(scope="module")
+def vctk(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vctk")
+    for spk, voice in (("p225", "en-us+f3"), ("p226", "en-us")):
+        (root / "wav48" / spk).mkdir(parents=True)
+        (root / "txt" / spk).mkdir(parents=True)
+        for i, text in enumerate(SENTENCES, 1):
+            utt = f"{spk}_{i:03d}"
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(root / "wav48" / spk / f"{utt}.wav"), text], check=True)
+            (root / "txt" / spk / f"{utt}.txt").write_text(text + "\n")
+    (root / "speaker-info.txt").write_text("ID  AGE  GENDER  ACCENTS\n225  23  F  English\n226  22  M  English\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def model(vctk, tmp_path_factory):
+    from train.synth import export, prepare, train
+
+    work = tmp_path_factory.mktemp("work")
+    assert prepare.main(["--corpus", str(vctk), "--out", str(work / "prep")]) == 0
+    assert train.main(["--data", str(work / "prep"), "--out", str(work / "ck"), "--name", "vctk", "--tiny",
+                       "--max-steps", "3", "--batch", "4"]) == 0
+    assert export.main(["--checkpoint", str(work / "ck" / "vctk" / "last.pt"), "--name", "vctk",
+                        "--out", str(work / "models")]) == 0
+    return work / "models" / "vctk.onnx"
+
+
+def test_prepare_reads_vctk_layout(vctk):
+    from train.synth.prepare import folder_items
+
+    items = folder_items(vctk, "en", 100)
+    assert sorted({i["speaker"] for i in items}) == ["p225", "p226"]
+    assert {i["speaker"]: i["sex"] for i in items} == {"p225": "F", "p226": "M"}
+    assert all(i["text"] in SENTENCES for i in items)
+
+
+def test_speakers_lists_corpus_ids(model):
+    r = CliRunner().invoke(cli, ["speakers", "--model", str(model)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "name,sex,language,hours"
+    assert [l.split(",")[:3] for l in lines[1:]] == [["p225", "F", "en"], ["p226", "M", "en"]]
+
+
+def test_synth_speaks_as_p225(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("Please call Stella.\n\nSix spoons.\n")
+    out = tmp_path / "out.wav"
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model), "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    y, sr = sf.read(out)
+    assert sr == 16000 and len(y) > 0.2 * sr and np.all(np.isfinite(y))
+
+
+def test_synth_out_dir_numbered_with_csv(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("Please call Stella.\n\nSix spoons.\n")
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p226", "--model", str(model),
+                                 "--out-dir", str(tmp_path / "o"), "-j", "1", "-q", "--sample-rate", "22050"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["001.wav", "002.wav", "synth.csv"]
+    assert (tmp_path / "o" / "synth.csv").read_text().splitlines()[1:] == ["1,001.wav,Please call Stella.", "3,002.wav,Six spoons."]
+    assert sf.info(str(tmp_path / "o" / "002.wav")).samplerate == 22050
+
+
+def test_unknown_speaker_lists_voices(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("Hello.\n")
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p999", "--model", str(model), "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1
+    assert "unknown speaker 'p999'" in r.output and "p225, p226" in r.output
+
+
+def test_empty_text_is_an_error(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("\n  \n")
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model), "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "no text to speak" in r.output
+
+
+def test_unpronounceable_line_named(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("Please call Stella.\n☃☃☃\n")
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model), "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "line 2" in r.output and "nothing pronounceable" in r.output
+
+
+def test_voice_onnx_matches_golden(model):
+    voice = S.load_voice(model)
+    gold = np.load(model.parent / "vctk.golden.npz")
+    feeds = {k: gold[k] for k in ("phones", "stress", "speaker", "frame_phone", "frame_pos")}
+    got = voice.session.run(["feats"], feeds)[0]
+    np.testing.assert_allclose(got, gold["feats"], atol=1e-5)
+    got = voice.dsession.run(["log_dur"], {k: feeds[k] for k in ("phones", "stress", "speaker")})[0]
+    np.testing.assert_allclose(got, gold["log_dur"], atol=1e-5)
