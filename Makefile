@@ -102,3 +102,26 @@ export-repair: $(VENV)/.torch
 .PHONY: bench-repair
 bench-repair: $(STAMP)
 	$(BIN)/python bench/repair_throughput.py --out reports/bench-repair.md
+
+# ---- multi-speaker synthesis (train/synth, train/synth/README.md); espeak-ng is the front end
+SYNTH_NAME     ?= multispeaker-synth
+SYNTH_MINUTES  ?= 60
+SYNTH_PER_SPEAKER ?= 160
+# SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
+SYNTH_CORPUS   ?= $(CACHE)/corpus
+.PHONY: train-synth export-synth
+
+# Prepares examples (skips those already done) and then trains in the background, resuming from
+# $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt; follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log
+train-synth: $(VENV)/.torch
+	command -v espeak-ng >/dev/null || { apt-get update && apt-get install -y espeak-ng flite; }
+	mkdir -p $(CACHE)/checkpoints
+	nohup sh -c '$(BIN)/python -m train.synth.prepare --corpus $(SYNTH_CORPUS) --out $(CACHE)/synth-prep/$(SYNTH_NAME) \
+	    --max-per-speaker $(SYNTH_PER_SPEAKER) -j 2 && \
+	  $(BIN)/python -m train.synth.train --data $(CACHE)/synth-prep/$(SYNTH_NAME) --out $(CACHE)/checkpoints \
+	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --resume' \
+	    >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
+	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
+
+export-synth: $(VENV)/.torch
+	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/best.pt --name $(SYNTH_NAME)
