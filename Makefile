@@ -76,7 +76,7 @@ REPAIR_VARIANT ?= multispeaker-repair
 TRAIN_MINUTES  ?= 60
 # The runtime's default strength written into the sidecar: tune it on the valid split with
 # `python -m train.repair.evaluate onnx_models/<variant>.onnx --split valid --strength S`.
-REPAIR_STRENGTH ?= 1.0
+REPAIR_STRENGTH ?= 0.7
 .PHONY: train-repair export-repair
 
 $(VENV)/.torch: $(STAMP)
