@@ -262,6 +262,9 @@ class Denoiser:
         self._feature = S.FEATURES[card.features]
         self._ana = S.StreamingStft(card.n_fft, card.hop)
         self._syn = S.StreamingIstft(card.n_fft, card.hop)
+        #: When a list, each processed frame appends its mean gain over the top quarter of the
+        #: model's band (used by :func:`enhance` to treat a wideband file's upper band alike).
+        self.top_band_gains: list[float] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -277,6 +280,8 @@ class Denoiser:
             return np.zeros(0)
         mask, self._state = self.model.run(self._feature(spec)[None], self._state)
         gain = 1.0 - self.strength * (1.0 - mask[0].astype(np.float64))
+        if self.top_band_gains is not None:
+            self.top_band_gains.extend(gain[:, -(gain.shape[1] // 4):].mean(axis=1).tolist())
         y = self._syn.push(spec * gain)
         drop = min(self._to_drop, len(y))
         self._to_drop -= drop
@@ -308,6 +313,11 @@ def enhance(x: np.ndarray, sr: int, strength: float | None = None,
     Each channel is resampled to the model's rate, streamed through a fresh :class:`Denoiser`
     and resampled back. Returns float32 of ``x``'s shape. ``strength``: see the module
     docstring (``None``: the model's default).
+
+    A file above the model's rate stays wideband: its band above the model's Nyquist frequency
+    (``x`` minus its round trip through the model's rate) is kept and scaled, frame by frame, by
+    the model's mean gain over the top quarter of its own band, then added back. With gains of
+    1 the output equals the input exactly, whatever the rate.
     """
     den = Denoiser(model, strength)
     one_d = np.ndim(x) == 1
@@ -316,11 +326,22 @@ def enhance(x: np.ndarray, sr: int, strength: float | None = None,
     if x2.ndim != 2:
         raise ValueError(f"x must be 1-D or (n_samples, n_channels), got shape {np.shape(x)}")
     out = np.empty_like(x2)
+    card = den.model.card
     for c in range(x2.shape[1]):
-        xc = audio.resample(np.ascontiguousarray(x2[:, c]), sr, den.sr)
-        yc = np.concatenate([den.process(xc), den.flush()])
-        yc = audio.resample(yc, den.sr, sr)
-        n = min(len(yc), len(out))
-        out[:n, c] = yc[:n]
-        out[n:, c] = 0.0  # soxr's length can differ from the input's by a sample
+        xc = np.ascontiguousarray(x2[:, c])
+        low = audio.resample(xc, sr, den.sr)
+        den.top_band_gains = [] if sr > den.sr else None
+        yc = _fit(audio.resample(np.concatenate([den.process(low), den.flush()]), den.sr, sr), len(xc))
+        if sr > den.sr:
+            upper = xc - _fit(audio.resample(low, den.sr, sr), len(xc))
+            # Frame k of the causal STFT ends at input sample (k+1)*hop; its centre is n_fft/2 earlier.
+            centres = ((np.arange(len(den.top_band_gains)) + 1) * card.hop - card.n_fft / 2) * sr / den.sr
+            gain = np.interp(np.arange(len(xc)), centres, den.top_band_gains) if den.top_band_gains else 1.0
+            yc = yc + (gain * upper).astype(np.float32)
+        out[:, c] = yc
     return out[:, 0] if one_d else out
+
+
+def _fit(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` trimmed or zero-padded to ``n`` samples (soxr's length can differ by a sample)."""
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
