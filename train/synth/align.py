@@ -112,6 +112,23 @@ def durations_from_ends(inner_ends_s: np.ndarray, n_frames: int, frame_s: float 
     return np.diff(edges)
 
 
+def snap_durations(durations: np.ndarray, true_ends_s: np.ndarray, max_s: float = 0.03,
+                   frame_s: float = FRAME_S) -> np.ndarray:
+    """Frames per phone with each inner boundary moved onto the nearest exact boundary
+    ``true_ends_s`` when one lies within ``max_s`` (flite voices: the DTW boundaries, in espeak-ng's
+    phone set, are corrected with flite's exact timings where the two phone sets share a boundary)."""
+    d = np.asarray(durations, dtype=np.int64)
+    n_frames = int(d.sum())
+    ends = np.cumsum(d)[:-1] * frame_s
+    true = np.sort(np.asarray(true_ends_s, dtype=np.float64))
+    if len(true) and len(ends):
+        k = np.clip(np.searchsorted(true, ends), 1, max(len(true) - 1, 1))
+        cand = np.stack([true[np.minimum(k - 1, len(true) - 1)], true[np.minimum(k, len(true) - 1)]])
+        best = cand[np.argmin(np.abs(cand - ends), axis=0), np.arange(len(ends))]
+        ends = np.where(np.abs(best - ends) <= max_s, best, ends)
+    return durations_from_ends(ends, n_frames, frame_s)
+
+
 def flite_phone_ends(text: str, voice: str) -> list[tuple[str, float]]:
     """(phone, end time in s) of flite's own rendering of ``text`` with ``voice`` (``-psdur``):
     the exact timings of the synthetic voices."""

@@ -48,7 +48,8 @@ def manifest_items(corpus: Path, languages: set[str], max_per_speaker: int, max_
             wav = Path(r["source_file"]) if synthetic and Path(r["source_file"]).exists() else corpus / r["path"]
             items.append({"id": Path(r["path"]).with_suffix("").as_posix().replace("/", "_"), "audio": str(wav),
                           "text": r["transcript"], "speaker": r["speaker"], "sex": r["sex"] or "?",
-                          "language": r["language"], "split": r["split"]})
+                          "language": r["language"], "split": r["split"],
+                          "flite_voice": r["speaker"].split("-", 1)[1] if synthetic and r["source"] == "flite" else ""})
     return items
 
 
@@ -96,6 +97,15 @@ def prepare_one(item: dict, out_dir: Path) -> dict | None:
         dur = align.align(x, SR, ref, F.Espeak.get().sr, np.array([p.end_s for p in phones]), len(feats))
         np.savez(out, phones=np.array([p.symbol for p in phones]), stress=np.array([p.stress for p in phones]),
                  durations=dur, feats=feats)
+    if item.get("flite_voice"):
+        d = dict(np.load(out))
+        if "snapped" not in d:
+            true_ends = [t for _, t in align.flite_phone_ends(item["text"], item["flite_voice"])[:-1]]
+            d["durations"] = align.snap_durations(d["durations"], np.array(true_ends))
+            d["snapped"] = np.array(1)
+            tmp = out.with_suffix(".tmp.npz")
+            np.savez(tmp, **d)
+            tmp.replace(out)
     return {k: item[k] for k in ("id", "speaker", "sex", "language", "split")} | {"duration_s": len(x) / SR}
 
 
