@@ -305,9 +305,37 @@ def phonemize(text: str, lang: str = "en", line: int | None = None) -> list[Phon
     return phones
 
 
+def _decompose(symbol: str, table: dict[str, int]) -> list[str] | None:
+    """``symbol`` as a sequence of table phones: itself, else the longest known prefix and the
+    rest recursively (espeak-ng's rhotic vowels such as ``ɪɹ`` are ``ɪ`` + ``ɹ``), else without the
+    length mark ``ː``; None when impossible."""
+    if symbol in table:
+        return [symbol]
+    for cut in range(len(symbol) - 1, 0, -1):
+        head = symbol[:cut]
+        if head in table:
+            rest = _decompose(symbol[cut:], table)
+            if rest is not None:
+                return [head] + rest
+    if "ː" in symbol:
+        return _decompose(symbol.replace("ː", ""), table)
+    return None
+
+
+def fit_phones(phones: list[Phone], table: dict[str, int]) -> list[Phone]:
+    """``phones`` with each symbol the voice lacks replaced by known parts (:func:`_decompose`);
+    symbols that cannot be decomposed are kept (``phone_ids`` reports them)."""
+    out = []
+    for p in phones:
+        parts = _decompose(p.symbol, table) or [p.symbol]
+        out += [Phone(sym, p.stress, p.start_s, p.end_s) for sym in parts]
+    return out
+
+
 def phone_ids(phones: list[Phone], table: dict[str, int], line: int | None = None) -> np.ndarray:
     """Ids ``[N]`` int64 of ``phones`` in a voice's phone table; a phone the voice never saw in
-    training is a FrontendError listing it (text in another language or script)."""
+    training is a FrontendError listing it (text in another language or script). Apply
+    :func:`fit_phones` first to decompose compound symbols."""
     missing = sorted({p.symbol for p in phones if p.symbol not in table})
     if missing:
         where = f"line {line}: " if line is not None else ""

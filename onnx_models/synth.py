@@ -148,7 +148,7 @@ class Voice:
         if not (0.25 <= options.rate <= 4.0) or not (0.25 <= options.pitch <= 4.0):
             raise MsarError("rate and pitch must be between 0.25 and 4")
         lang = spk.language.split(",")[0] or "en"
-        phones = frontend.phonemize(text, lang, line)
+        phones = frontend.fit_phones(frontend.phonemize(text, lang, line), self.phone_table)
         ids = frontend.phone_ids(phones, self.phone_table, line)
         stress = np.array([min(p.stress, 2) for p in phones], np.int64)
         dur = self.durations(ids, stress, spk.id, options.rate)

@@ -56,3 +56,9 @@ def test_phone_ids_reports_unknown_phones():
     with pytest.raises(F.FrontendError, match="line 2: .*phone\\(s\\) x"):
         F.phone_ids(phones, {F.SIL: 1}, line=2)
     assert F.phone_ids(phones[:1], {F.SIL: 1}).tolist() == [1]
+
+
+def test_fit_phones_decomposes_compound_symbols():
+    table = {F.SIL: 1, "ɪ": 2, "ɹ": 3, "i": 4}
+    fitted = F.fit_phones([F.Phone("ɪɹ", 1), F.Phone("iː"), F.Phone("x")], table)
+    assert [(p.symbol, p.stress) for p in fitted] == [("ɪ", 1), ("ɹ", 1), ("i", 0), ("x", 0)]
