@@ -126,8 +126,17 @@ def read(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
     with _sf_open(path) as f:
         meta = AudioInfo(name, int(f.samplerate), int(f.channels), max(int(f.frames), 0),
                          f.format, f.subtype)
+        # A corrupt header can claim billions of frames (found by fuzzing): allocate for at
+        # most 32 samples per byte of file (well above any real codec's ratio) ...
+        cap = max(1 << 20, 32 * os.path.getsize(path) // meta.channels) if str(path) != STDIO else meta.frames
         try:
-            x = f.read(dtype="float32", always_2d=True)
+            x = f.read(min(meta.frames, cap), dtype="float32", always_2d=True)
+            # ... and read on to the end: a header can also count fewer frames than libsndfile
+            # decodes, and read() must equal read_blocks() concatenated.
+            more = [x]
+            while (block := f.read(1 << 16, dtype="float32", always_2d=True)).shape[0]:
+                more.append(block)
+            x = np.concatenate(more) if len(more) > 1 else x
         except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
             raise MsarError(f"{name}: decoding failed ({_describe(exc)})") from None
     if x.shape[0] == 0:
