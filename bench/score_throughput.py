@@ -116,6 +116,9 @@ def main() -> None:
         "",
         f"Measured by `make bench` (`bench/score_throughput.py`) on {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Load average (1 min) when the report was written: {os.getloadavg()[0]:.1f}; on this 2-vCPU machine a "
+        "busy sibling slowed the same call up to 1.7x, so best-of-3 per-signal figures (short calls) can land "
+        "in quiet moments while the long per-pair loop averages over the load.",
         f"Input: {args.pairs} pairs of {args.seconds:.0f} s real 16 kHz speech (the demo utterances tiled), "
         "output = reference + white noise at 10 dB SNR.",
         "",
