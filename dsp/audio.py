@@ -287,6 +287,17 @@ def _write_failure(exc: Exception) -> str:
         if text.startswith("System error") else text
 
 
+def remove_partial(path: str | os.PathLike) -> None:
+    """Delete the temporary files that :class:`AtomicWriter` makes for ``path``
+    (``.NAME.XXXX.part`` beside it), e.g. those of a run that was killed mid-write."""
+    target = Path(path)
+    try:
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 class AtomicWriter:
     """Context manager giving a writable ``soundfile.SoundFile`` at a temporary name in the target
     folder; on a clean exit the file is renamed to ``path`` (atomic on POSIX), on an exception
@@ -306,9 +317,7 @@ class AtomicWriter:
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            # Temp files of this same output left by a killed earlier run: remove before resuming.
-            for stale in parent.glob(f".{glob.escape(self.path.name)}.*.part"):
-                stale.unlink(missing_ok=True)
+            remove_partial(self.path)  # left by a killed earlier run of this same output
             fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent)
             os.close(fd)
         except OSError as exc:
@@ -319,6 +328,9 @@ class AtomicWriter:
         except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
             self._cleanup()
             raise MsarError(f"{self.path}: cannot write {self.fmt}/{self.subtype} ({_describe(exc)})") from None
+        except BaseException:  # e.g. Ctrl-C between creating the temp file and opening it
+            self._cleanup()
+            raise
         return self._file
 
     def __exit__(self, exc_type, exc, tb) -> bool:

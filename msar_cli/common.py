@@ -11,6 +11,8 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from msar.dsp.audio import remove_partial
+
 from msar.dsp.errors import MsarError
 
 from . import runner
@@ -83,9 +85,12 @@ def log_record(batch: BatchOptions) -> Callable[[Record], None]:
 
 
 def run_batch(command: str, tasks: Sequence[Task], batch: BatchOptions,
-              pre_records: Sequence[Record] = ()) -> tuple[list[Record], Summary]:
+              pre_records: Sequence[Record] = (), outputs: Sequence[str] = ()) -> tuple[list[Record], Summary]:
     """Run ``tasks``, print per-file lines and the summary line; return records (``pre_records``
-    first: files decided before running, e.g. skipped or missing) and the summary."""
+    first: files decided before running, e.g. skipped or missing) and the summary.
+
+    ``outputs``: the files the tasks write. If the run is interrupted, their temporary files are
+    removed once the workers are gone (a worker killed mid-write cannot clean up after itself)."""
     start = time.perf_counter()
     emit = log_record(batch)
     for record in pre_records:
@@ -94,6 +99,9 @@ def run_batch(command: str, tasks: Sequence[Task], batch: BatchOptions,
         records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command,
                                                  client=batch.client)
     except KeyboardInterrupt:
+        for path in outputs:
+            if path != "-":
+                remove_partial(path)
         click.echo(f"msar {command}: interrupted; finished outputs are complete, "
                    "rerun the same command to resume", err=True)
         raise SystemExit(130) from None

@@ -126,7 +126,7 @@ def degrade(clean, out, recipe_text, seed, noise_dir, speech_dir, rir_dir, log_p
         log_path = log_path or (None if out == STDIO else STDIO)
         batch.jobs = 1  # one file; stdin belongs to this process
     previous = _previous_rows(log_path) if skipped else {}
-    records, _ = run_batch("degrade", tasks, batch, pre_records=skipped)
+    records, _ = run_batch("degrade", tasks, batch, pre_records=skipped, outputs=[j.dst for j in jobs])
 
     if log_path:
         rows = []

@@ -112,7 +112,7 @@ def repair(src, dst, model, strength, stages, skip, force, target_lufs, report_p
     if src == "-" or dst == "-":
         batch.jobs = 1  # stdin/stdout belong to this process
     tasks = [Task(j.key, _repair_task, (j.src, j.dst, params, model, strength)) for j in jobs]
-    records, summary = run_batch("repair", tasks, batch, pre_records=skipped)
+    records, summary = run_batch("repair", tasks, batch, pre_records=skipped, outputs=[j.dst for j in jobs])
     flagged = [r.key for r in records if r.status == OK and r.row.get("guard_flagged")]
     if flagged and not batch.quiet:
         click.echo(f"msar repair: {len(flagged)} file(s) flagged by the preservation guard (speech may have "
