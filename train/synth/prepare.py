@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,13 @@ from . import align
 
 SR = 16000
 AUDIO_EXT = (".wav", ".flac")
+
+
+def _split(key: str) -> str:
+    """Within-speaker split for synthesis: every speaker must be trained (its embedding row), so
+    about one utterance in 20 of each speaker is held out, chosen by a stable hash of its path
+    (the manifests' own splits are speaker-disjoint, made for the repair model)."""
+    return "valid" if zlib.crc32(key.encode("utf-8")) % 20 == 0 else "train"
 
 
 def manifest_items(corpus: Path, languages: set[str], max_per_speaker: int, max_seconds: float) -> list[dict]:
@@ -48,7 +56,7 @@ def manifest_items(corpus: Path, languages: set[str], max_per_speaker: int, max_
             wav = Path(r["source_file"]) if synthetic and Path(r["source_file"]).exists() else corpus / r["path"]
             items.append({"id": Path(r["path"]).with_suffix("").as_posix().replace("/", "_"), "audio": str(wav),
                           "text": r["transcript"], "speaker": r["speaker"], "sex": r["sex"] or "?",
-                          "language": r["language"], "split": r["split"],
+                          "language": r["language"], "split": _split(r["path"]),
                           "flite_voice": r["speaker"].split("-", 1)[1] if synthetic and r["source"] == "flite" else ""})
     return items
 

@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--tiny", action="store_true", help="a very small model (tests)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best validation loss "
+                    "(after the validation split changed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -155,7 +157,7 @@ def main(argv=None) -> int:
         dur_net.load_state_dict(ck["duration"])
         ac_net.load_state_dict(ck["acoustic"])
         opt.load_state_dict(ck["opt"])
-        step, minutes, best = ck["step"], ck["minutes"], ck.get("best", math.inf)
+        step, minutes, best = ck["step"], ck["minutes"], math.inf if args.reset_best else ck.get("best", math.inf)
     print(f"{len(train)} train / {len(valid)} valid utterances, {len(speakers)} speakers, {len(phones)} phones, "
           f"{n_parameters(dur_net)} + {n_parameters(ac_net)} parameters, from step {step}", flush=True)
 
