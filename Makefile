@@ -11,6 +11,8 @@ help:
 	@echo "make demo   - create .venv, install msar, run it on the bundled demo audio"
 	@echo "make test   - create .venv if needed and run the test suite"
 	@echo "make bench  - throughput benchmarks (writes reports/bench-*.md)"
+	@echo "make bench-repair - msar repair vs noisereduce, RNNoise, GTCRN, DeepFilterNet3, ffmpeg (reports/bench-repair.md)"
+	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
 # pyworld builds from source and needs its build tools installed first, without build isolation.
@@ -98,6 +100,18 @@ export-repair: $(VENV)/.torch
 	$(BIN)/python -m train.export --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
 	    --checkpoint $(CACHE)/checkpoints/$(REPAIR_VARIANT)/best.pt --default-strength $(REPAIR_STRENGTH)
 	$(BIN)/python -m train.repair.evaluate onnx_models/$(REPAIR_VARIANT).onnx --corpus $(CACHE)/corpus --update-sidecar
+
+# Fuzz the audio-reading path (tests/fuzz/fuzz_audio_read.py) for FUZZ_SECONDS; not part of `make test`.
+# A crash is written to crash-<hash> here; replay it with: $(BIN)/python tests/fuzz/fuzz_audio_read.py crash-<hash>
+FUZZ_SECONDS ?= 120
+FUZZ_CORPUS  ?= $(CACHE)/fuzz-corpus
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/pip install -q atheris
+	@mkdir -p $(FUZZ_CORPUS)
+	$(BIN)/python tests/fuzz/fuzz_audio_read.py $(FUZZ_CORPUS) -max_total_time=$(FUZZ_SECONDS) -atheris_runs=1000000 \
+	    -rss_limit_mb=2048 -print_final_stats=1 > $(FUZZ_CORPUS).log 2>&1; status=$$?; \
+	    grep -v -e '^Note: ' -e 'libmpg123' $(FUZZ_CORPUS).log | tail -30; exit $$status
 
 # msar repair against its peers (noisereduce, RNNoise, GTCRN, DeepFilterNet3, ffmpeg) on damaged test-split
 # speech: reports/bench-repair.md + .csv. BENCH_FILES clips per damage type; the model's own
