@@ -135,6 +135,9 @@ def main(argv=None) -> int:
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
     if ck:
         speakers, phones = ck["speakers"], ck["phones"]
+        fresh, _ = build_tables(index, exs)
+        if [s["name"] for s in fresh] == [s["name"] for s in speakers]:
+            speakers = fresh  # same voices; hours follow the current split
         mean, std = np.array(ck["mean"], np.float32), np.array(ck["std"], np.float32)
         cfg = SynthConfig(**ck["config"])
     else:
