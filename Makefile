@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel cython numpy
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-build-isolation pyworld
-	$(BIN)/pip install -q --no-build-isolation -e '.[metrics,degrade,dev,train,dask]'
+	$(BIN)/pip install -q --no-build-isolation -e '.[metrics,degrade,dev,train,dask,asr]'
 	touch $@
 
 venv: $(STAMP)
