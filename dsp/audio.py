@@ -298,6 +298,30 @@ def remove_partial(path: str | os.PathLike) -> None:
         pass
 
 
+def temp_path_for(path: str | os.PathLike) -> str:
+    """A new empty temporary file beside ``path`` (``.NAME.XXXX.part``), for an atomic write;
+    the folder is created if needed and stale temp files of the same output are removed first.
+    Raises MsarError when the folder is not writable."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_partial(target)  # left by a killed earlier run of this same output
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise MsarError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    return tmp
+
+
+def publish(tmp: str, path: str | os.PathLike) -> None:
+    """Rename a finished temporary file onto ``path`` (atomic on POSIX)."""
+    # mkstemp creates 0600 files; give the output the permissions a normal file would get.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 class AtomicWriter:
     """Context manager giving a writable ``soundfile.SoundFile`` at a temporary name in the target
     folder; on a clean exit the file is renamed to ``path`` (atomic on POSIX), on an exception
@@ -314,14 +338,7 @@ class AtomicWriter:
         self._file: sf.SoundFile | None = None
 
     def __enter__(self) -> sf.SoundFile:
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            remove_partial(self.path)  # left by a killed earlier run of this same output
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent)
-            os.close(fd)
-        except OSError as exc:
-            raise MsarError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+        self._tmp = temp_path_for(self.path)
         try:
             self._file = sf.SoundFile(self._tmp, "w", samplerate=self.sr, channels=self.channels,
                                       format=self.fmt, subtype=self.subtype)
@@ -349,11 +366,7 @@ class AtomicWriter:
                 raise MsarError(f"{self.path}: cannot write ({_write_failure(exc)})") from None
             return False
         try:
-            # mkstemp creates 0600 files; give the output the permissions a normal file would get.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except OSError as exc:
             self._cleanup()
             raise MsarError(f"{self.path}: cannot write ({exc.strerror or exc})") from None

@@ -8,12 +8,11 @@ import io
 import math
 import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from msar.dsp.audio import publish, temp_path_for
 from msar.dsp.errors import MsarError
 
 AGGREGATE_COLUMNS = ("metric", "n", "mean", "std", "median", "min", "max", "ci95_low", "ci95_high")
@@ -57,24 +56,16 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename."""
-    target = Path(path)
+    tmp = temp_path_for(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as exc:
-        raise MsarError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        publish(tmp, path)
     except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError):  # e.g. a full disk: one line, exit 1, not a traceback
-            raise MsarError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            raise MsarError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
 
 
