@@ -12,6 +12,9 @@ help:
 	@echo "make test   - create .venv if needed and run the test suite"
 	@echo "make bench  - throughput benchmarks (writes reports/bench-*.md)"
 	@echo "make bench-repair - msar repair vs noisereduce, RNNoise, GTCRN, DeepFilterNet3, ffmpeg (reports/bench-repair.md)"
+	@echo "make train-repair REPAIR_VARIANT=V - train variant V (base, improved, multispeaker, multispeaker-repair) in the background"
+	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
+	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
 	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
@@ -125,6 +128,14 @@ $(VENV)/.bench: $(STAMP)
 bench-repair: $(VENV)/.bench
 	$(BIN)/python bench/repair_peers.py --files $(BENCH_FILES) --out reports/bench-repair.md
 	$(BIN)/python bench/repair_throughput.py --out reports/bench-repair-model.md
+
+# The seed's four-model table, measured: every shipped repair variant through `msar repair --model NAME`
+# on REPORT_FILES clips per damage type of test-split speech (the bench-repair material), scored with
+# `msar score`: reports/repair.md + .csv, reports/repair_models.png, reports/repair_q_terms.png.
+REPORT_FILES ?= 6
+.PHONY: report
+report: $(STAMP)
+	$(BIN)/python bench/repair_report.py --files $(REPORT_FILES) --corpus $(CACHE)/corpus --out reports/repair.md
 
 # ---- multi-speaker synthesis (train/synth, train/synth/README.md); espeak-ng is the front end
 SYNTH_NAME     ?= multispeaker-synth
