@@ -64,6 +64,77 @@ def test_export_checks_pass_and_the_runtime_matches_pytorch(tmp_path, rng, cfg):
     np.testing.assert_allclose(y, ref, atol=1e-5)
 
 
+def _shipped_repair_models():
+    from msar.onnx_models import registry
+
+    return registry.list_models(task="repair")
+
+
+@pytest.mark.parametrize("entry", _shipped_repair_models(), ids=lambda e: e.name)
+def test_shipped_repair_model_is_its_variant(entry):
+    # Each shipped repair model is the variant its name says: the sidecar carries that variant's
+    # config, and the PyTorch network built from it has the parameter count and state shape of the ONNX.
+    card = entry.sidecar
+    cfg = configs.get(card["name"])
+    assert configs.RepairConfig.from_dict(card["training"]["config"]) == cfg
+    model = RepairNet(cfg)
+    assert card["parameters"] == sum(p.numel() for p in model.parameters())
+    assert (card["sample_rate"], card["n_fft"], card["hop"]) == (cfg.sample_rate, cfg.n_fft, cfg.hop)
+    if model.stateful:
+        assert card["inputs"]["h_in"]["shape"] == list(model.state_shape(1))
+    else:
+        assert set(card["inputs"]) == {"feat"} and card["state"] == {}
+
+
+def torch_model_from_onnx(path: Path, cfg: configs.RepairConfig) -> RepairNet:
+    """The PyTorch network of ``cfg`` with the weights read back out of the exported ONNX graph
+    (the training checkpoints are not shipped). Linear layers became MatMul nodes with the
+    weight transposed, used in module order; each GRU layer became one GRU node whose W, R, B hold
+    the gates in ONNX order (z, r, h) where PyTorch has (r, z, n)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    model = RepairNet(cfg).eval()
+    sd = model.state_dict()
+    new = {k: init[k] for k in sd if k in init}
+    linear = [k for k, v in sd.items() if k not in new and k.endswith(".weight") and v.ndim == 2
+              and not k.startswith("gru.")]
+    matmul = [n.input[1] for n in graph.node if n.op_type == "MatMul" and n.input[1] in init]
+    assert len(linear) == len(matmul), (linear, matmul)
+    new.update({k: init[name].T for k, name in zip(linear, matmul)})
+    h = cfg.hidden
+    rz = lambda w: np.concatenate([w[h:2 * h], w[:h], w[2 * h:]])  # noqa: E731 - (z, r, h) -> (r, z, n)
+    for layer, node in enumerate(n for n in graph.node if n.op_type == "GRU"):
+        w, r, b = (init[name][0] for name in node.input[1:4])
+        new[f"gru.weight_ih_l{layer}"], new[f"gru.weight_hh_l{layer}"] = rz(w), rz(r)
+        new[f"gru.bias_ih_l{layer}"], new[f"gru.bias_hh_l{layer}"] = rz(b[:3 * h]), rz(b[3 * h:])
+    assert set(new) == set(sd), set(sd) ^ set(new)
+    model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in new.items()})
+    return model
+
+
+@pytest.mark.parametrize("entry", _shipped_repair_models(), ids=lambda e: e.name)
+def test_shipped_repair_model_onnx_equals_pytorch(entry):
+    # PyTorch run now, on the shipped weights, against onnxruntime on the shipped file: one pass
+    # from a random non-zero state, and the golden tensors (PyTorch's outputs at export time),
+    # which also shows the weights read back are the trained ones.
+    cfg = configs.get(entry.name)
+    model = torch_model_from_onnx(entry.path, cfg)
+    onnx_model = runtime.load_model(entry.path)
+    names = [t.name for t in onnx_model.card.outputs]
+    feat = E.test_features(cfg, 120, seed=7)
+    h = (0.5 * np.random.default_rng(7).standard_normal(model.state_shape(1))).astype(np.float32) \
+        if model.stateful else None
+    feed = {"feat": feat, **({"h_in": h} if h is not None else {})}
+    for name, got, ref in zip(names, onnx_model.session.run(names, feed), E._torch_run(model, feat, h)):
+        np.testing.assert_allclose(got, ref, atol=E.TOLERANCE, err_msg=f"{entry.name}: {name}")
+    gold = np.load(str(entry.path)[: -len(".onnx")] + ".golden.npz")
+    for name, ref in zip(names, E._torch_run(model, gold["feat"], gold["h_in"] if model.stateful else None)):
+        np.testing.assert_allclose(ref, gold[name], atol=1e-5, err_msg=f"{entry.name}: {name} (golden)")
+
+
 def test_export_fails_when_onnx_and_pytorch_disagree(tmp_path, monkeypatch):
     monkeypatch.setattr(E, "TOLERANCE", -1.0)  # no difference, not even 0, passes
     with pytest.raises(E.ExportError, match="differs from PyTorch"):
