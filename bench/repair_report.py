@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,27 +95,30 @@ def as_float(text: str | None) -> float:
         return math.nan
 
 
-def run_system(name: str, work: Path, jobs: int) -> dict:
+def run_system(name: str, work: Path, jobs: int, alone: bool = False) -> dict:
     """``msar repair`` of the damaged folder with model ``name`` (or nothing, for the unprocessed
-    row), then ``msar score`` against the references. Returns rows keyed by relative path, the
-    commands' exit codes, and seconds."""
-    src, ref = work / "in", work / "ref"
+    row), then ``msar score`` against the references. With ``alone``, the neural stage only,
+    forced on every file (``--stages denoise --force``), on the noise damage types
+    (``work/noise-in``). Returns rows keyed by relative path, the commands' exit codes, and seconds."""
+    src, ref = (work / "noise-in", work / "noise-ref") if alone else (work / "in", work / "ref")
     info: dict = {"name": name}
     t0 = time.perf_counter()
     stages: dict[str, str] = {}
     if name == UNPROCESSED:
         out = src
     else:
-        out = work / "out" / name
-        report = work / f"repair-{name}.csv"
+        tag = f"{name}-alone" if alone else name
+        out = work / "out" / tag
+        report = work / f"repair-{tag}.csv"
         model_args = [] if name == DEFAULT_MODEL else ["--model", name]
-        proc = msar("repair", str(src), str(out), *model_args, "-j", str(jobs), "-q", "--overwrite",
+        stage_args = ["--stages", "denoise", "--force"] if alone else []
+        proc = msar("repair", str(src), str(out), *model_args, *stage_args, "-j", str(jobs), "-q", "--overwrite",
                     "--report", str(report))
         info["repair_rc"] = proc.returncode
         info["repair_stderr"] = proc.stderr.strip().splitlines()[-3:]
         stages = {r["path"]: r.get("stages_applied", "") for r in read_csv(report)}
     info["repair_s"] = time.perf_counter() - t0
-    per_file = work / f"score-{name}.csv"
+    per_file = work / f"score-{name}{'-alone' if alone else ''}.csv"
     proc = msar("score", str(ref), str(out), "--metrics", ",".join(EXTRA), "--per-file", str(per_file),
                 "-j", str(jobs), "-q")
     info["score_rc"] = proc.returncode
@@ -281,7 +285,8 @@ def interpretation(table: dict, noise_table: dict, per_dmg: dict, systems: list[
     return out
 
 
-def write_report(args, systems: list[str], runs: dict, rows: list[dict], damages: list[str], clips,
+def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_rows: list[dict],
+                 damages: list[str], clips,
                  elapsed_s: float, out: Path) -> tuple[str, dict]:
     table = {s: {m: over_damages(rows, s, damages, m) for m in ALL_METRICS} for s in systems}
     noise = [d for d in NOISE_DAMAGES if d in damages]
@@ -339,6 +344,18 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], damages
         L.append(f"| {s} | " + " | ".join(fmt(noise_table[s][m], DIGITS[m]) for m in ALL_METRICS)
                  + f" | {denoise_share(rows, s, noise) if s != UNPROCESSED else '—'} |")
     L.append("")
+    alone_systems = list(dict.fromkeys(r["system"] for r in alone_rows))
+    if alone_systems:
+        both = rows + alone_rows
+        L.append("The networks alone (`msar repair --model NAME --stages denoise --force`: no analysis-driven "
+                 f"stage choice, no DSP stages), on the same noise files ({', '.join(noise)}):")
+        L.append("")
+        L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for s in [UNPROCESSED] + alone_systems:
+            L.append(f"| {s} | " + " | ".join(fmt(over_damages(both, s, noise, m), DIGITS[m]) for m in ALL_METRICS)
+                     + " |")
+        L.append("")
     L.append("![models](repair_models.png)")
     L.append("")
     L.append("![Q terms](repair_q_terms.png)")
@@ -364,13 +381,25 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], damages
     L.append("")
     L.append("Computed from the numbers above:")
     L.append("")
-    for sentence in interpretation(table, noise_table, per_dmg, systems, damages):
+    sentences = interpretation(table, noise_table, per_dmg, systems, damages)
+    if alone_systems:
+        both = rows + alone_rows
+        a_tab = {s: {m: over_damages(both, s, noise, m) for m in ("q", "pesq_wb", "si_sdr")}
+                 for s in [UNPROCESSED] + alone_systems}
+        best = max(alone_systems, key=lambda s: a_tab[s]["pesq_wb"] if np.isfinite(a_tab[s]["pesq_wb"]) else -1)
+        sentences.append("With the networks alone on the noise files, the highest PESQ-wb is **" + best.replace(" (network alone)", "") + "**; "
+                         "PESQ-wb / SI-SDR dB / Q: " + ", ".join(
+                             f"{s.replace(' (network alone)', '')} {fmt(a_tab[s]['pesq_wb'], 2)} / "
+                             f"{fmt(a_tab[s]['si_sdr'], 1)} / {fmt(a_tab[s]['q'], 4)}"
+                             for s in [UNPROCESSED] + alone_systems) + ".")
+    for sentence in sentences:
         L.append(f"- {sentence}")
     L.append("")
     problems = [f"`{s}`: repair exit {runs[s].get('repair_rc')}, score exit {runs[s].get('score_rc')}: "
                 + " ".join(runs[s].get("repair_stderr", []) + runs[s].get("score_stderr", []))
-                for s in systems if runs[s].get("repair_rc", 0) != 0 or runs[s].get("score_rc", 0) != 0]
-    failed = [f"{r['system']} {r['damage']}/{r['clip']}: {r['message']}" for r in rows if r["status"] != "ok"]
+                for s in runs if runs[s].get("repair_rc", 0) != 0 or runs[s].get("score_rc", 0) != 0]
+    failed = [f"{r['system']} {r['damage']}/{r['clip']}: {r['message']}" for r in rows + alone_rows
+              if r["status"] != "ok"]
     if problems or failed:
         L.append("## Problems during the run")
         L.append("")
@@ -416,6 +445,13 @@ def main() -> int:
         log.info("%d clips x %d damage types = %d files; systems: %s", len(clips), len(DAMAGES) - len(skipped),
                  len(items), ", ".join(systems))
         runs = {s: run_system(s, work, args.jobs) for s in systems}
+        # The networks alone: the variants differ only in the neural stage, which the full pipeline
+        # runs where the analysis asks for it; here it runs on every noise file.
+        for d in NOISE_DAMAGES:
+            if (work / "in" / d).is_dir():
+                shutil.copytree(work / "in" / d, work / "noise-in" / d)
+                shutil.copytree(work / "ref" / d, work / "noise-ref" / d)
+        alone = {s: run_system(s, work, args.jobs, alone=True) for s in models} if (work / "noise-in").is_dir() else {}
 
     rows = []
     for s in systems:
@@ -425,7 +461,18 @@ def main() -> int:
                                           **{m: math.nan for m in ALL_METRICS}})
             rows.append({"system": s, "damage": it["damage"], "clip": it["clip"], "speaker": it["speaker"],
                          "duration_s": round(it["duration_s"], 3), **r})
-    text, table = write_report(args, systems, runs, rows, damages, clips, time.perf_counter() - start, args.out)
+    alone_rows = []
+    for s, run in alone.items():
+        for it in items:
+            key = f"{it['damage']}/{it['clip']}"
+            if it["damage"] in NOISE_DAMAGES:
+                r = run["rows"].get(key, {"status": "missing", "message": "no score row", "stages_applied": "",
+                                          **{m: math.nan for m in ALL_METRICS}})
+                alone_rows.append({"system": f"{s} (network alone)", "damage": it["damage"], "clip": it["clip"],
+                                   "speaker": it["speaker"], "duration_s": round(it["duration_s"], 3), **r})
+    runs.update({f"{s} (network alone)": run for s, run in alone.items()})
+    text, table = write_report(args, systems, runs, rows, alone_rows, damages, clips, time.perf_counter() - start,
+                               args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(args.out.with_name("repair_models.png"),
                 bar_chart(table, systems, f"msar repair models on {len(damages)} damage types of test-split speech "
@@ -436,13 +483,13 @@ def main() -> int:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
-    for r in rows:
+    for r in rows + alone_rows:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     write_text(args.out.with_suffix(".csv"), buf.getvalue())
     write_text(args.out, text)
     print(text)
     print(json.dumps({s: {k: v for k, v in runs[s].items() if k != "rows"} for s in systems}), file=sys.stderr)
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+    return 0 if all(r["status"] == "ok" for r in rows + alone_rows) else 1
 
 
 if __name__ == "__main__":
