@@ -387,7 +387,8 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
         a_tab = {s: {m: over_damages(both, s, noise, m) for m in ("q", "pesq_wb", "si_sdr")}
                  for s in [UNPROCESSED] + alone_systems}
         best = max(alone_systems, key=lambda s: a_tab[s]["pesq_wb"] if np.isfinite(a_tab[s]["pesq_wb"]) else -1)
-        sentences.append("With the networks alone on the noise files, the highest PESQ-wb is **" + best.replace(" (network alone)", "") + "**; "
+        sentences.append("With the networks alone on the noise files, the highest PESQ-wb is **"
+                         + best.replace(" (network alone)", "") + "**; "
                          "PESQ-wb / SI-SDR dB / Q: " + ", ".join(
                              f"{s.replace(' (network alone)', '')} {fmt(a_tab[s]['pesq_wb'], 2)} / "
                              f"{fmt(a_tab[s]['si_sdr'], 1)} / {fmt(a_tab[s]['q'], 4)}"
