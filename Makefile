@@ -15,6 +15,7 @@ help:
 	@echo "make train-repair REPAIR_VARIANT=V - train variant V (base, improved, multispeaker, multispeaker-repair) in the background"
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
+	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
 	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
@@ -159,3 +160,22 @@ train-synth: $(VENV)/.torch
 
 export-synth: $(VENV)/.torch
 	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/best.pt --name $(SYNTH_NAME)
+
+# ---- resynthesis repair (train/resynth): clean WORLD targets once, damaged inputs on the fly
+RESYNTH_NAME    ?= multispeaker-resynth
+RESYNTH_MINUTES ?= 45
+.PHONY: train-resynth export-resynth
+
+# Prepares the clean targets (skips those already done), then trains in the background at nice 5,
+# resuming from $(CACHE)/checkpoints/$(RESYNTH_NAME)/last.pt; follow: tail -f $(CACHE)/checkpoints/train-$(RESYNTH_NAME).log
+train-resynth: $(VENV)/.torch
+	mkdir -p $(CACHE)/checkpoints
+	nohup nice -n 5 sh -c '$(BIN)/python -m train.resynth.prepare --corpus $(CACHE)/corpus --out $(CACHE)/resynth-prep -j 2 && \
+	  $(BIN)/python -m train.resynth.train --prep $(CACHE)/resynth-prep --corpus $(CACHE)/corpus --out $(CACHE)/checkpoints \
+	    --name $(RESYNTH_NAME) --max-minutes $(RESYNTH_MINUTES) --resume' \
+	    >> $(CACHE)/checkpoints/train-$(RESYNTH_NAME).log 2>&1 &
+	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(RESYNTH_NAME).log"
+
+# Exports best.pt to onnx_models/$(RESYNTH_NAME).onnx (+ sidecar, golden; fails on any parity check).
+export-resynth: $(VENV)/.torch
+	$(BIN)/python -m train.resynth.export --checkpoint $(CACHE)/checkpoints/$(RESYNTH_NAME)/best.pt --name $(RESYNTH_NAME)

@@ -1,0 +1,113 @@
+"""Signal processing of the resynthesis repair path (``msar repair --mode resynth``), shared by
+training (``train/resynth``) and the runtime (``msar.onnx_models.resynth``), so the network never
+sees input features the runtime cannot produce (RNNoise's rule).
+
+- :func:`logmel_frames`: the model's input, log-mel power of the damaged audio, one frame per
+  WORLD frame (frame ``k`` is centred on sample ``k · hop``, as WORLD's frame ``k`` is at
+  ``k · frame_period_ms``), so row ``k`` of the input and row ``k`` of
+  :func:`msar.dsp.world.world_features` describe the same instant.
+- :func:`measure_bandwidth`: the analysis stage's effective-bandwidth measurement
+  (``msar.dsp.analysis.estimate_bandwidth``) on a mono signal; the model gets it as an input.
+- :func:`band_merge`: the hybrid output. The input's own band below an edge and the resynthesis
+  above it, through complementary linear-phase FIR filters (low-pass ``h`` and ``δ - h`` with the
+  same delay, applied zero-phase), so that merging a signal with itself returns it exactly and
+  nothing in the kept band is phase-shifted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import analysis
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin_hz: float = 0.0, fmax_hz: float | None = None) -> np.ndarray:
+    """Triangular mel filters ``(n_mels, n_fft // 2 + 1)`` float32 on the HTK mel scale
+    (mel = 2595 log10(1 + f / 700)), each peaking at 1 (no area normalisation)."""
+    fmax_hz = sr / 2 if fmax_hz is None else fmax_hz
+    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)  # noqa: E731
+    hz = lambda m: 700.0 * (10 ** (np.asarray(m) / 2595.0) - 1.0)  # noqa: E731
+    edges = hz(np.linspace(mel(fmin_hz), mel(fmax_hz), n_mels + 2))
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    up = (freqs[None, :] - lo) / np.maximum(mid - lo, 1e-9)
+    down = (hi - freqs[None, :]) / np.maximum(hi - mid, 1e-9)
+    return np.clip(np.minimum(up, down), 0.0, None).astype(np.float32)
+
+
+#: Floor added to the mel power before the log (-100 dB re a full-scale bin): digital silence
+#: gives a finite feature.
+LOGMEL_FLOOR = 1e-10
+
+
+def n_frames_of(n_samples: int, hop: int) -> int:
+    """WORLD's frame count for ``n_samples`` at one frame per ``hop`` samples:
+    ``floor(n_samples / hop) + 1`` (``msar.dsp.world.world_features``' contract)."""
+    return n_samples // hop + 1
+
+
+def logmel_frames(x: np.ndarray, hop: int, n_fft: int, fbank: np.ndarray, n_frames: int | None = None) -> np.ndarray:
+    """Natural-log mel power ``(n_frames, n_mels)`` float32 of mono ``x``.
+
+    Frame ``k`` is a periodic-Hann window of ``n_fft`` samples centred on sample ``k · hop``
+    (zeros outside ``x``). Default ``n_frames``: :func:`n_frames_of` ``(len(x), hop)``. A frame
+    needs ``n_fft / 2`` samples after its centre: that is the model's look-ahead in samples.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    n_frames = n_frames_of(len(x), hop) if n_frames is None else n_frames
+    half = n_fft // 2
+    need = (n_frames - 1) * hop + n_fft
+    padded = np.zeros(max(need, half + len(x)))
+    padded[half:half + len(x)] = x
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    out = np.empty((n_frames, fbank.shape[0]), dtype=np.float32)
+    step = 2048  # frames per FFT batch: bounded memory on long files
+    for i in range(0, n_frames, step):
+        idx = np.arange(i, min(i + step, n_frames))[:, None] * hop + np.arange(n_fft)[None, :]
+        p = np.abs(np.fft.rfft(padded[idx] * win, axis=1)) ** 2
+        out[i:i + step] = np.log(p @ fbank.T.astype(np.float64) + LOGMEL_FLOOR)
+    return out
+
+
+def measure_bandwidth(x: np.ndarray, sr: int, params: analysis.AnalysisParams = analysis.AnalysisParams()) -> float:
+    """Effective bandwidth in Hz of mono ``x``: the analysis stage's measurement (same STFT and
+    the same :func:`msar.dsp.analysis.estimate_bandwidth`), so training and ``--report`` agree."""
+    mono = np.asarray(x, dtype=np.float64).reshape(-1)
+    mono = mono - mono.mean() if len(mono) else mono
+    power, freqs = analysis._stft_power(mono, sr, params.stft_ms)
+    return analysis.estimate_bandwidth(power, freqs, params)
+
+
+def lowpass_fir(sr: int, edge_hz: float, transition_hz: float) -> np.ndarray:
+    """Linear-phase low-pass FIR (odd length, Kaiser-windowed sinc, ~60 dB stop band) whose
+    -6 dB point is ``edge_hz`` and whose transition band is ``transition_hz`` wide."""
+    from scipy.signal import firwin, kaiserord
+
+    n, beta = kaiserord(60.0, transition_hz / (sr / 2))
+    n |= 1  # odd: a whole-sample delay, so δ - h is the exact complement
+    return firwin(n, edge_hz, window=("kaiser", beta), fs=sr)
+
+
+def band_merge(low_src: np.ndarray, high_src: np.ndarray, sr: int, edge_hz: float,
+               transition_hz: float = 400.0) -> np.ndarray:
+    """``low_src`` below ``edge_hz`` plus ``high_src`` above it (1-D, same length, float32).
+
+    Complementary linear-phase filters: ``y = h * low_src + (δ - h) * high_src`` with ``h``
+    from :func:`lowpass_fir`, both applied zero-phase (centred convolution), so
+    ``band_merge(x, x) == x`` to rounding and the kept band keeps its phase. ``edge_hz`` at or
+    above Nyquist returns ``low_src``.
+    """
+    from scipy.signal import fftconvolve
+
+    low_src = np.asarray(low_src, dtype=np.float64)
+    high_src = np.asarray(high_src, dtype=np.float64)
+    if low_src.shape != high_src.shape:
+        raise ValueError(f"band_merge needs equal lengths, got {low_src.shape} and {high_src.shape}")
+    if edge_hz >= sr / 2 - transition_hz / 2:
+        return low_src.astype(np.float32)
+    h = lowpass_fir(sr, edge_hz, transition_hz)
+    d = len(h) // 2
+    diff = low_src - high_src
+    # h * low + (δ - h) * high = high + h * (low - high): one convolution.
+    y = high_src + fftconvolve(diff, h, mode="full")[d:d + len(diff)]
+    return y.astype(np.float32)

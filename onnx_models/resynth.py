@@ -1,0 +1,289 @@
+"""Resynthesis repair at run time: damaged audio -> input features (``msar.dsp.resynth``) ->
+restoration model (ONNX, streamed with carried state) -> clean WORLD features -> pyworld
+synthesis (``msar.dsp.world``) -> either the resynthesis alone or a hybrid with the input.
+onnxruntime only, never torch; every rate, size, table and statistic comes from the sidecar.
+
+A resynthesis model is ``<name>.onnx`` + ``<name>.onnx.json`` (task ``resynth``, written by
+``train/resynth/export.py``). It is checked as the other models are (``runtime.checked_session``:
+SHA-256, I/O names, ranks and dtypes) and its speaker table is the synthesis voices' shape
+(``synth.Speaker``: id, name, sex, language, hours) plus one vector per speaker.
+
+Speaker: ``speaker=NAME`` conditions on that table row; ``None`` lets the model estimate the
+speaker from the input as it goes (a running mean carried in its state).
+
+Output band: the model describes 0 .. ``sample_rate / 2`` (8 kHz for a 16 kHz model). A file at a
+higher rate keeps its own content above that in hybrid mode (there is nothing to fill there that
+the model knows), and pure resynthesis is band-limited to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from msar.dsp import audio, world
+from msar.dsp import resynth as R
+from msar.dsp.errors import MsarError
+
+from . import registry, runtime
+from .synth import Speaker
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "multispeaker-resynth"
+_REQUIRED = ("name", "task", "format_version", "sha256", "sample_rate", "frame_period_ms", "n_fft", "n_mels",
+             "lookahead_frames", "n_sp", "inputs", "outputs", "state", "speakers", "speaker_vectors",
+             "input_mean", "input_std", "feature_mean", "feature_std")
+
+
+@dataclass(frozen=True)
+class ResynthCard:
+    """Typed view of a resynthesis sidecar."""
+
+    name: str
+    sha256: str
+    sample_rate: int
+    frame_period_ms: float
+    n_fft: int
+    n_mels: int
+    lookahead_frames: int
+    n_sp: int
+    inputs: tuple
+    outputs: tuple
+    state: dict
+    speakers: tuple[Speaker, ...]
+    speaker_vectors: np.ndarray = field(repr=False)
+    input_mean: np.ndarray = field(repr=False)
+    input_std: np.ndarray = field(repr=False)
+    feature_mean: np.ndarray = field(repr=False)
+    feature_std: np.ndarray = field(repr=False)
+    raw: dict = field(repr=False, compare=False)
+
+    @property
+    def hop(self) -> int:
+        """Samples per frame at ``sample_rate``."""
+        return int(round(self.sample_rate * self.frame_period_ms / 1000))
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str) -> "ResynthCard":
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise MsarError(f"{where}: resynthesis sidecar lacks {', '.join(missing)}")
+        if d["format_version"] != FORMAT_VERSION:
+            raise MsarError(f"{where}: sidecar format_version {d['format_version']!r} is not the supported {FORMAT_VERSION}")
+        if d["task"] != "resynth":
+            raise MsarError(f"{where}: a '{d['task']}' model, not a resynth model")
+        speakers = tuple(Speaker(int(s["id"]), str(s["name"]), str(s.get("sex", "?")), str(s.get("language", "")),
+                                 float(s.get("hours", 0.0))) for s in d["speakers"])
+        vecs = np.asarray(d["speaker_vectors"], np.float32)
+        if vecs.shape[0] != len(speakers):
+            raise MsarError(f"{where}: {len(speakers)} speakers but {vecs.shape[0]} speaker vectors")
+        f = lambda k: np.asarray(d[k], np.float32)  # noqa: E731
+        return cls(str(d["name"]), str(d["sha256"]), int(d["sample_rate"]), float(d["frame_period_ms"]),
+                   int(d["n_fft"]), int(d["n_mels"]), int(d["lookahead_frames"]), int(d["n_sp"]),
+                   runtime.tensor_specs(d, "inputs", where), runtime.tensor_specs(d, "outputs", where),
+                   dict(d["state"]), speakers, vecs, f("input_mean"), f("input_std"), f("feature_mean"),
+                   f("feature_std"), d)
+
+
+class ResynthModel:
+    """A checked resynthesis model; use :func:`load_model` for a cached one."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.card = ResynthCard.from_dict(registry.read_sidecar(self.path), str(registry.sidecar_path(self.path)))
+        self.session = runtime.checked_session(self.path, self.card)
+        c = self.card
+        self.fbank = R.mel_filterbank(c.sample_rate, c.n_fft, c.n_mels)
+        self.layout = world.feature_layout(c.sample_rate, c.n_sp)
+        self._specs = {t.name: t for t in c.inputs}
+        self._out_names = ["feats"] + [c.state[k] for k in c.state]
+
+    def speaker(self, name: str | None) -> tuple[np.ndarray, float]:
+        """The speaker vector ``[1, D]`` and ``use_table`` for ``name`` (None: estimate)."""
+        if name is None:
+            return np.zeros((1, self.card.speaker_vectors.shape[1]), np.float32), 0.0
+        for s in self.card.speakers:
+            if s.name == name:
+                return self.card.speaker_vectors[s.id][None].copy(), 1.0
+        raise MsarError(f"unknown speaker '{name}' in {self.card.name} (available: "
+                        f"{', '.join(s.name for s in self.card.speakers)})")
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {k: np.zeros(self._specs[k].shape, np.float32) for k in self.card.state}
+
+    def input_features(self, x: np.ndarray, n_frames: int, bandwidth_hz: float) -> np.ndarray:
+        """Normalized input ``[n_frames, n_mels + 1]`` of mono ``x`` at the model's rate (the
+        training code's features: ``train.resynth.data.input_features``)."""
+        c = self.card
+        mel = R.logmel_frames(x, c.hop, c.n_fft, self.fbank, n_frames)
+        col = np.full((n_frames, 1), min(bandwidth_hz / (c.sample_rate / 2), 1.0), np.float32)
+        return (np.concatenate([mel, col], axis=1) - c.input_mean) / c.input_std
+
+    def run(self, feat: np.ndarray, spk: tuple[np.ndarray, float], state: dict) -> tuple[np.ndarray, dict]:
+        """Normalized model output ``[T, D]`` for normalized features ``[T, F]``, and the new state."""
+        outs = self.session.run(self._out_names, {"feat": np.ascontiguousarray(feat[None], np.float32),
+                                                  "speaker_vec": spk[0], "use_table": np.array([[spk[1]]], np.float32),
+                                                  **state})
+        return outs[0][0], dict(zip(self.card.state, outs[1:]))
+
+    def denormalize(self, y: np.ndarray) -> np.ndarray:
+        """WORLD features (``world.world_synthesize``'s rows) from normalized output rows."""
+        c = self.card
+        f = y * c.feature_std + c.feature_mean
+        v = self.layout["vuv"][0]
+        f[:, v] = 1.0 / (1.0 + np.exp(-y[:, v]))
+        return f
+
+
+class Restorer:
+    """Streaming restoration of WORLD features: ``process(frames)`` takes normalized input
+    frames (any number per call) and returns the output rows that are final; ``flush()`` the
+    rest. Output row ``k`` describes input frame ``k``: the model's ``lookahead_frames`` delay is
+    removed, so the caller must feed that many frames past the last one it wants (the features
+    of the zeros after the end). Concatenated output does not depend on the block sizes."""
+
+    def __init__(self, model: ResynthModel, speaker: str | None = None):
+        self.model = model
+        self.spk = model.speaker(speaker)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = self.model.initial_state()
+        self._to_drop = self.model.card.lookahead_frames
+
+    def process(self, frames: np.ndarray) -> np.ndarray:
+        if len(frames) == 0:
+            return np.zeros((0, len(self.model.card.feature_mean)), np.float32)
+        y, self._state = self.model.run(frames, self.spk, self._state)
+        drop = min(self._to_drop, len(y))
+        self._to_drop -= drop
+        return y[drop:]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime_ns: int, size: int) -> ResynthModel:
+    return ResynthModel(path)
+
+
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> ResynthModel:
+    """A checked :class:`ResynthModel` by shipped name or path, loaded once per process."""
+    path = registry.resolve(name_or_path, task="resynth").resolve()
+    st = path.stat()
+    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+#: Frames per model call in :func:`restore_features` (5 s at 5 ms): bounded memory per call.
+BLOCK_FRAMES = 1000
+
+
+def restore_features(x: np.ndarray, model: ResynthModel, speaker: str | None = None,
+                     bandwidth_hz: float | None = None, block_frames: int = BLOCK_FRAMES) -> np.ndarray:
+    """Clean WORLD features ``(n_frames, D)`` for mono ``x`` at the model's rate, one row per
+    WORLD frame of ``x`` (``n_frames = len(x) // hop + 1``). ``bandwidth_hz``: the measured
+    bandwidth (None: measured here, as the analysis stage does)."""
+    c = model.card
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    n = R.n_frames_of(len(x), c.hop)
+    bw = R.measure_bandwidth(x, c.sample_rate) if bandwidth_hz is None else float(bandwidth_hz)
+    feat = model.input_features(x, n + c.lookahead_frames, bw)
+    rest = Restorer(model, speaker)
+    out = [rest.process(feat[i:i + block_frames]) for i in range(0, len(feat), block_frames)]
+    return model.denormalize(np.concatenate(out)[:n])
+
+
+def resynthesize(x: np.ndarray, sr: int, model: ResynthModel | str = DEFAULT_MODEL, speaker: str | None = None,
+                 bandwidth_hz: float | None = None) -> np.ndarray:
+    """Pure resynthesis of mono ``x`` (1-D, ``sr`` Hz): float32 1-D of ``x``'s length at ``sr``,
+    band-limited to the model's Nyquist frequency."""
+    model = model if isinstance(model, ResynthModel) else load_model(model)
+    c = model.card
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    xm = audio.resample(x, sr, c.sample_rate) if sr != c.sample_rate else x
+    feats = restore_features(xm, model, speaker, bandwidth_hz)
+    y = world.world_synthesize(feats, c.sample_rate, c.n_sp, c.frame_period_ms)
+    y = _fit(y, len(xm))
+    if sr != c.sample_rate:
+        y = _fit(audio.resample(y, c.sample_rate, sr), len(x))
+    return y.astype(np.float32)
+
+
+def match_level(x: np.ndarray, y: np.ndarray, sr: int, band_hz: tuple[float, float], frame_s: float = 0.02,
+                max_gain_db: float = 12.0) -> np.ndarray:
+    """``y`` scaled, frame by frame, so that its energy in ``band_hz`` follows ``x``'s (both 1-D,
+    same length and rate): the resynthesis' level just below the band edge is matched to the
+    input's there, so the filled band continues the kept one. The gain is smoothed over five
+    frames in dB, limited to ±``max_gain_db``, and held where either band is silent."""
+    from scipy.signal import stft
+
+    n = max(16, int(round(frame_s * sr)))
+    _, _, X = stft(x, sr, nperseg=2 * n, noverlap=n, boundary="even", padded=True)
+    _, _, Y = stft(y, sr, nperseg=2 * n, noverlap=n, boundary="even", padded=True)
+    f = np.fft.rfftfreq(2 * n, 1.0 / sr)
+    band = (f >= band_hz[0]) & (f < band_hz[1])
+    if not band.any():
+        return y
+    ex = np.sum(np.abs(X[band]) ** 2, axis=0)
+    ey = np.sum(np.abs(Y[band]) ** 2, axis=0)
+    floor = 1e-3 * max(float(ex.max()), 1e-20)
+    ok = (ex > floor) & (ey > 1e-3 * max(float(ey.max()), 1e-20))
+    g_db = np.where(ok, 10 * np.log10((ex + 1e-20) / (ey + 1e-20)), np.nan)
+    if not np.isfinite(g_db).any():
+        return y
+    idx = np.arange(len(g_db))
+    good = np.isfinite(g_db)
+    g_db = np.interp(idx, idx[good], g_db[good])
+    g_db = np.convolve(np.pad(g_db, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    g_db = np.clip(g_db, -max_gain_db, max_gain_db)
+    gain = 10 ** (np.interp(np.arange(len(y)), idx * n, g_db) / 20)
+    return (y * gain).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ResynthParams:
+    """How the resynthesis path builds its output (``msar repair --mode resynth|auto``)."""
+
+    #: ``"hybrid"``: keep the input below the band edge, fill above it; ``"resynth"``: all of it.
+    output: str = "hybrid"
+    #: Width of the crossover between kept and filled band, Hz.
+    transition_hz: float = 400.0
+    #: The crossover sits this far below the measured edge (the last few hundred Hz before a
+    #: band limit are already attenuated), Hz.
+    edge_margin_hz: float = 200.0
+    #: Width of the band below the crossover where the resynthesis' level is matched to the input's, Hz.
+    match_band_hz: float = 1500.0
+    #: Speaker table row (None: estimated from the input).
+    speaker: str | None = None
+
+
+def repair(x: np.ndarray, sr: int, bandwidth_hz: float, params: ResynthParams = ResynthParams(),
+           model: ResynthModel | str = DEFAULT_MODEL) -> np.ndarray:
+    """The resynthesis repair of ``x`` (float ``(n, ch)`` or 1-D at ``sr`` Hz) whose measured
+    effective bandwidth is ``bandwidth_hz``: float32 of ``x``'s shape. Each channel is resynthesized
+    on its own. ``hybrid`` keeps the input below ``bandwidth_hz - edge_margin_hz`` and fills the
+    rest from the level-matched resynthesis (``msar.dsp.resynth.band_merge``); ``resynth`` returns
+    the resynthesis alone."""
+    if params.output not in ("hybrid", "resynth"):
+        raise ValueError(f"output must be 'hybrid' or 'resynth', got {params.output!r}")
+    model = model if isinstance(model, ResynthModel) else load_model(model)
+    one_d = np.ndim(x) == 1
+    x2 = np.asarray(x, dtype=np.float32)
+    x2 = x2[:, None] if one_d else x2
+    out = np.empty_like(x2)
+    edge = max(bandwidth_hz - params.edge_margin_hz, 2 * params.transition_hz)
+    for c in range(x2.shape[1]):
+        xc = np.ascontiguousarray(x2[:, c])
+        y = resynthesize(xc, sr, model, params.speaker, bandwidth_hz)
+        if params.output == "hybrid":
+            lo = max(edge - params.transition_hz / 2 - params.match_band_hz, 50.0)
+            y = match_level(xc, y, sr, (lo, edge - params.transition_hz / 2))
+            y = R.band_merge(xc, y, sr, edge, params.transition_hz)
+        out[:, c] = y
+    return out[:, 0] if one_d else out
+
+
+def _fit(y: np.ndarray, n: int) -> np.ndarray:
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
