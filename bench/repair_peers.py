@@ -322,13 +322,15 @@ def read_manifest(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def build_clips(corpus: Path, n_files: int, seconds: float) -> tuple[list[tuple[str, str, np.ndarray]], list[str]]:
-    """``n_files`` clean clips ``(name, speaker, x)`` at 16 kHz: a speaker's test-split utterances in
+def build_clips(corpus: Path, n_files: int, seconds: float,
+                split: str = "test") -> tuple[list[tuple[str, str, np.ndarray]], list[str]]:
+    """``n_files`` clean clips ``(name, speaker, x)`` at 16 kHz: a speaker's ``split`` utterances in
     path order, concatenated up to ``seconds`` (cut at twice that); speakers taken in turn. Also
-    returns every test-split utterance path (the talkers of babble)."""
-    rows = [r for r in read_manifest(corpus / "manifest.csv") if r["split"] == "test" and r["section"] == "clean"]
+    returns every utterance path of the split (the talkers of babble). The benchmark uses the
+    test split; ``bench/tune_analysis.py`` tunes on the valid split."""
+    rows = [r for r in read_manifest(corpus / "manifest.csv") if r["split"] == split and r["section"] == "clean"]
     if not rows:
-        raise SystemExit(f"{corpus}/manifest.csv has no test-split clean speech: run `make data` first")
+        raise SystemExit(f"{corpus}/manifest.csv has no {split}-split clean speech: run `make data` first")
     by_speaker: dict[str, list[str]] = {}
     for r in sorted(rows, key=lambda r: r["path"]):
         by_speaker.setdefault(r["speaker"], []).append(str(corpus / r["path"]))
@@ -353,13 +355,15 @@ def build_clips(corpus: Path, n_files: int, seconds: float) -> tuple[list[tuple[
     return clips, [str(corpus / r["path"]) for r in rows]
 
 
-def make_material(work: Path, corpus: Path, clips, speech_files: list[str], seed: int) -> tuple[list[dict], dict]:
-    """Damaged WAVs under ``work/in/<damage>/``; returns one item per (damage, clip) and the damage
-    types that could not be made (name -> reason)."""
-    noise = [str(corpus / r["path"]) for r in read_manifest(corpus / "noise.csv") if r["split"] == "test"]
+def make_material(work: Path, corpus: Path, clips, speech_files: list[str], seed: int,
+                  split: str = "test", damages: dict[str, tuple[str, str]] | None = None) -> tuple[list[dict], dict]:
+    """Damaged WAVs under ``work/in/<damage>/`` (noise recordings from the noise manifest's
+    ``split``); returns one item per (damage, clip), with the damages applied (``applied``), and
+    the damage types that could not be made (name -> reason)."""
+    noise = [str(corpus / r["path"]) for r in read_manifest(corpus / "noise.csv") if r["split"] == split]
     sources = Sources(noise_files=tuple(noise), speech_files=tuple(speech_files))
     items, skipped = [], {}
-    for damage, (text, _) in DAMAGES.items():
+    for damage, (text, _) in (DAMAGES if damages is None else damages).items():
         try:
             recipe = parse_recipe(text, sources) if text else None
         except MsarError as exc:
@@ -375,7 +379,8 @@ def make_material(work: Path, corpus: Path, clips, speech_files: list[str], seed
             path = folder / f"{name}.wav"
             audio.write(path, y, SR, subtype="PCM_16")
             items.append({"damage": damage, "clip": name, "speaker": speaker, "src": str(path),
-                          "ref": clean * np.float32(10 ** (gain_db / 20)), "duration_s": len(clean) / SR})
+                          "ref": clean * np.float32(10 ** (gain_db / 20)), "duration_s": len(clean) / SR,
+                          "applied": applied})
     return items, skipped
 
 

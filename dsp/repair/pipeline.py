@@ -38,6 +38,20 @@ STAGES = ("dc", "hum", "declip", "dropouts", "denoise", "loudness")
 NeuralStage = Callable[[np.ndarray, int], np.ndarray]
 
 
+def scaled_denoise(denoise: NeuralStage, factor: float) -> NeuralStage:
+    """``denoise`` with its strength scaled by ``factor`` (``Analysis.denoise_strength``): the
+    output mixed with its input, ``x + factor·(denoise(x) - x)``. A mask model's output is linear
+    in its gain, so this equals running it at ``factor`` times its strength (to float precision)."""
+    if factor >= 1.0:
+        return denoise
+
+    def run(x: np.ndarray, sr: int) -> np.ndarray:
+        out = np.asarray(denoise(x, sr), dtype=np.float32)
+        return x + np.float32(factor) * (out - x) if out.shape == x.shape else out
+
+    return run
+
+
 def select_stages(stages: str | Iterable[str] | None = None, skip: str | Iterable[str] | None = None) -> tuple[str, ...]:
     """The stages to run, in pipeline order, from ``--stages`` and ``--skip`` values.
 
@@ -146,6 +160,9 @@ def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
     x2 = as_2d(np.asarray(x, dtype=np.float32))
     a = analysis if analysis is not None else analyze(x2, sr, params.analysis)
     found = dict(a.indicated(params.thresholds))
+    if denoise is not None and "denoise" in found:
+        # Mildly noisy files get the neural stage at reduced strength (Thresholds.mild_strength).
+        denoise = scaled_denoise(denoise, a.denoise_strength(params.thresholds))
     # Masks come from the input, before any stage moves the samples (see module docstring).
     masks: dict[str, np.ndarray] = {}
     y = x2
