@@ -218,7 +218,9 @@ def is_integer_subtype(subtype: str) -> bool:
     return subtype.upper().startswith(_INTEGER_SUBTYPE_PREFIXES) or subtype.upper() in {"PCM_S8", "PCM_U8"}
 
 
-def _prepare_for_writing(y: np.ndarray, subtype: str) -> np.ndarray:
+def prepare_for_writing(y: np.ndarray, subtype: str) -> np.ndarray:
+    """``y`` as float32 ``(n, ch)`` ready for a file of ``subtype``: saturated at ±1 for
+    integer subtypes. Raises MsarError on non-finite samples."""
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 1:
         y = y[:, None]
@@ -269,13 +271,13 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int, fmt: str | None = Non
         fmt, subtype = writable_format(fmt, subtype or sf.default_subtype(fmt))
         buf = io.BytesIO()
         # WAV on a pipe: libsndfile needs a seekable target to fill in the header sizes.
-        sf.write(buf, _prepare_for_writing(y, subtype), sr, format=fmt, subtype=subtype)
+        sf.write(buf, prepare_for_writing(y, subtype), sr, format=fmt, subtype=subtype)
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
         return
     fmt = fmt or format_for_path(path)
     fmt, subtype = writable_format(fmt, subtype or sf.default_subtype(fmt))
-    data = _prepare_for_writing(y, subtype)
+    data = prepare_for_writing(y, subtype)
     with AtomicWriter(path, sr, data.shape[1], fmt, subtype) as f:
         f.write(data)
 
@@ -298,14 +300,17 @@ def remove_partial(path: str | os.PathLike) -> None:
         pass
 
 
-def temp_path_for(path: str | os.PathLike) -> str:
+def temp_path_for(path: str | os.PathLike, clear_stale: bool = True) -> str:
     """A new empty temporary file beside ``path`` (``.NAME.XXXX.part``), for an atomic write;
-    the folder is created if needed and stale temp files of the same output are removed first.
+    the folder is created if needed and stale temp files of the same output are removed first
+    (``clear_stale=False``: kept, for a second scratch file while the first is in use; the same
+    name pattern means :func:`remove_partial` clears both after an interruption).
     Raises MsarError when the folder is not writable."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        remove_partial(target)  # left by a killed earlier run of this same output
+        if clear_stale:
+            remove_partial(target)  # left by a killed earlier run of this same output
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         os.close(fd)
     except OSError as exc:
@@ -380,12 +385,17 @@ class AtomicWriter:
                 pass
 
 
-def write_like(path: str | os.PathLike, y: np.ndarray, sr: int, like: AudioInfo) -> None:
-    """Write ``y`` atomically keeping the format and subtype of the input described by ``like``
-    when the output's extension (or stdout) allows it, else that format's default subtype."""
+def format_like(path: str | os.PathLike, like: AudioInfo) -> tuple[str, str]:
+    """``(format, subtype)`` for writing ``path`` (or stdout) like the input ``like``: the input's
+    format and subtype when the output's extension allows it, else that format's default."""
     if str(path) == STDIO:
         fmt = like.format if like.format in ("WAV", "WAVEX", "AIFF", "AU", "CAF") else "WAV"
     else:
         fmt = format_for_path(path)
     subtype = like.subtype if fmt == like.format else sf.default_subtype(fmt)
-    write(path, y, sr, *writable_format(fmt, subtype))
+    return writable_format(fmt, subtype)
+
+
+def write_like(path: str | os.PathLike, y: np.ndarray, sr: int, like: AudioInfo) -> None:
+    """Write ``y`` atomically in the format :func:`format_like` picks for ``path``."""
+    write(path, y, sr, *format_like(path, like))

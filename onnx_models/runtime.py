@@ -306,42 +306,123 @@ class Denoiser:
         return y.astype(np.float32)
 
 
+class StreamingEnhancer:
+    """Streaming repair of ``(n, channels)`` audio at any rate ``sr``: one :class:`Denoiser` per
+    channel between two stream resamplers, with the wideband upper band treated as in
+    :func:`enhance` (which is this class run on the whole signal at once).
+
+    ``process(block)`` returns the output samples that are final so far (all channels, the
+    same count), ``flush()`` the rest; concatenated they have the input's length, are aligned
+    with it, and do not depend on how the input was cut into blocks. Memory is bounded: the
+    only history kept is the few thousand samples not yet final.
+    """
+
+    def __init__(self, sr: int, channels: int, strength: float | None = None,
+                 model: RepairModel | str | os.PathLike = "multispeaker-repair"):
+        first = Denoiser(model, strength)
+        self.sr, self.channels = int(sr), int(channels)
+        self._dens = [first] + [Denoiser(first.model, strength) for _ in range(channels - 1)]
+        self._msr = first.sr
+        card = first.model.card
+        self._wide = self.sr > self._msr
+        self._down = audio.StreamResampler(self.sr, self._msr, channels)
+        self._up = audio.StreamResampler(self._msr, self.sr, channels)
+        if self._wide:
+            # The upper band is x minus x's own round trip through the model's rate.
+            self._rt_down = audio.StreamResampler(self.sr, self._msr, channels)
+            self._rt_up = audio.StreamResampler(self._msr, self.sr, channels)
+            for d in self._dens:
+                d.top_band_gains = []
+            # Frame k of the causal STFT ends at model-rate sample (k+1)*hop; its centre is n_fft/2 earlier.
+            self._centre0 = (card.hop - card.n_fft / 2) * self.sr / self._msr
+            self._centre_step = card.hop * self.sr / self._msr
+        self._n_out = 0
+        self._g0 = 0      # index of the first top-band gain frame still kept
+        empty = np.zeros((0, channels), np.float32)
+        self._x = self._y = self._rt = empty   # pending input, low-band output, round trip
+
+    def _denoise(self, low: np.ndarray, flush: bool = False) -> np.ndarray:
+        outs = []
+        for c, d in enumerate(self._dens):
+            y = d.process(low[:, c])
+            outs.append(np.concatenate([y, d.flush()]) if flush else y)
+        return np.stack(outs, axis=1)
+
+    def _centre(self, frame):
+        return self._centre0 + np.asarray(frame) * self._centre_step
+
+    def _emit(self, final: bool) -> np.ndarray:
+        if final:
+            # soxr's total length can differ from the input's by a sample: pad or trim.
+            self._y = _fit(self._y, len(self._x))
+            if self._wide:
+                self._rt = _fit(self._rt, len(self._x))
+        n = min(len(self._x), len(self._y), len(self._rt) if self._wide else len(self._x))
+        if self._wide and not final:
+            # A sample is final once a frame centred at or after it has its gain.
+            frames = self._g0 + len(self._dens[0].top_band_gains)
+            n = min(n, int(np.floor(self._centre(frames - 1))) - self._n_out + 1) if frames else 0
+            n = max(n, 0)
+        out = self._y[:n].copy()
+        if self._wide and n:
+            idx = self._n_out + np.arange(n)
+            centres = self._centre(self._g0 + np.arange(len(self._dens[0].top_band_gains)))
+            for c, d in enumerate(self._dens):
+                g = np.interp(idx, centres, d.top_band_gains) if d.top_band_gains else 1.0
+                out[:, c] += (g * (self._x[:n, c] - self._rt[:n, c])).astype(np.float32)
+            # Keep the gains from the last frame centred at or before the next sample on.
+            keep = max(self._g0, int((self._n_out + n - self._centre0) // self._centre_step))
+            keep = min(keep, frames - 1) if not final else keep
+            for d in self._dens:
+                del d.top_band_gains[:max(0, keep - self._g0)]
+            self._g0 = max(self._g0, keep)
+            self._rt = self._rt[n:]
+        self._x, self._y = self._x[n:], self._y[n:]
+        self._n_out += n
+        return out
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Repaired samples (float32 ``(m, channels)``) that ``block`` completes."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1, self.channels)
+        self._x = np.concatenate([self._x, block])
+        low = self._down.process(block)
+        self._y = np.concatenate([self._y, self._up.process(self._denoise(low))])
+        if self._wide:
+            self._rt = np.concatenate([self._rt, self._rt_up.process(self._rt_down.process(block))])
+        return self._emit(final=False)
+
+    def flush(self) -> np.ndarray:
+        """The remaining output samples after the last block."""
+        y = self._denoise(self._down.flush(), flush=True)
+        self._y = np.concatenate([self._y, self._up.process(y), self._up.flush()])
+        if self._wide:
+            self._rt = np.concatenate([self._rt, self._rt_up.process(self._rt_down.flush()), self._rt_up.flush()])
+        return self._emit(final=True)
+
+
 def enhance(x: np.ndarray, sr: int, strength: float | None = None,
             model: RepairModel | str | os.PathLike = "multispeaker-repair") -> np.ndarray:
     """Repair a whole signal: ``x`` float ``(n_samples, n_channels)`` or 1-D at ``sr`` Hz.
 
-    Each channel is resampled to the model's rate, streamed through a fresh :class:`Denoiser`
-    and resampled back. Returns float32 of ``x``'s shape. ``strength``: see the module
-    docstring (``None``: the model's default).
+    Each channel is resampled to the model's rate, streamed through a :class:`Denoiser` and
+    resampled back (:class:`StreamingEnhancer` on the whole signal). Returns float32 of ``x``'s
+    shape. ``strength``: see the module docstring (``None``: the model's default).
 
     A file above the model's rate stays wideband: its band above the model's Nyquist frequency
     (``x`` minus its round trip through the model's rate) is kept and scaled, frame by frame, by
     the model's mean gain over the top quarter of its own band, then added back. With gains of
     1 the output equals the input exactly, whatever the rate.
     """
-    den = Denoiser(model, strength)
     one_d = np.ndim(x) == 1
     x2 = np.asarray(x, dtype=np.float32)
     x2 = x2[:, None] if one_d else x2
     if x2.ndim != 2:
         raise ValueError(f"x must be 1-D or (n_samples, n_channels), got shape {np.shape(x)}")
-    out = np.empty_like(x2)
-    card = den.model.card
-    for c in range(x2.shape[1]):
-        xc = np.ascontiguousarray(x2[:, c])
-        low = audio.resample(xc, sr, den.sr)
-        den.top_band_gains = [] if sr > den.sr else None
-        yc = _fit(audio.resample(np.concatenate([den.process(low), den.flush()]), den.sr, sr), len(xc))
-        if sr > den.sr:
-            upper = xc - _fit(audio.resample(low, den.sr, sr), len(xc))
-            # Frame k of the causal STFT ends at input sample (k+1)*hop; its centre is n_fft/2 earlier.
-            centres = ((np.arange(len(den.top_band_gains)) + 1) * card.hop - card.n_fft / 2) * sr / den.sr
-            gain = np.interp(np.arange(len(xc)), centres, den.top_band_gains) if den.top_band_gains else 1.0
-            yc = yc + (gain * upper).astype(np.float32)
-        out[:, c] = yc
+    stream = StreamingEnhancer(sr, x2.shape[1], strength, model)
+    out = np.concatenate([stream.process(x2), stream.flush()])
     return out[:, 0] if one_d else out
 
 
 def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    """``y`` trimmed or zero-padded to ``n`` samples (soxr's length can differ by a sample)."""
-    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
+    """``y`` trimmed or zero-padded to ``n`` samples along axis 0 (soxr's length can differ by a sample)."""
+    return y[:n] if len(y) >= n else np.pad(y, [(0, n - len(y))] + [(0, 0)] * (y.ndim - 1))

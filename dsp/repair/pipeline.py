@@ -111,7 +111,8 @@ class StageRecord:
 class RepairResult:
     """Output audio of :func:`repair` and the report of how it was made."""
 
-    y: np.ndarray = field(repr=False)
+    #: The repaired audio; None when it was written straight to a file (``longform``).
+    y: np.ndarray | None = field(repr=False)
     analysis: Analysis
     records: tuple[StageRecord, ...]
     guard: GuardResult | None
@@ -140,6 +141,54 @@ def _change_db(x: np.ndarray, y: np.ndarray) -> float:
     return float(10 * np.log10(d / px)) if px > 0 else float("inf")
 
 
+def stage_reason(stage: str, found: dict[str, str], params: PipelineParams, peak_over_full_scale: bool) -> str | None:
+    """Why ``stage`` runs on this file, or None when it does not (see module docstring).
+
+    ``found`` is ``dict(analysis.indicated(...))``; ``peak_over_full_scale`` whether the signal
+    reaching the loudness stage has samples beyond ±1 (only the loudness stage looks at it).
+    """
+    reason = found.get(stage)
+    if stage == "loudness":
+        target = params.loudness.target_lufs
+        if target is not None:
+            reason = f"to {target:g} LUFS, true peak <= {params.loudness.true_peak_dbtp:g} dBTP"
+        elif peak_over_full_scale:
+            reason = f"peaks above full scale, limited to {params.loudness.true_peak_dbtp:g} dBTP"
+        elif params.force:
+            reason = "forced (keep: level unchanged)"
+    if reason is None and params.force:
+        reason = "forced"
+    return reason
+
+
+def apply_stage(stage: str, y: np.ndarray, x: np.ndarray, sr: int, params: PipelineParams,
+                hum_hz: float | None, denoise: NeuralStage | None) -> np.ndarray:
+    """Run one repair stage (not ``loudness``) on ``y``, the output of the stages before it.
+
+    ``x`` is the untouched input over the same samples: the clip and dropout masks are found
+    on it (see module docstring). ``hum_hz``: the analysis' hum fundamental (None: measured).
+    Returns float32 of ``y``'s shape.
+    """
+    if stage == "dc":
+        return remove_dc(y, sr, params.dc)
+    if stage == "hum":
+        hum_params = params.hum
+        if hum_params.freq_hz is None and hum_hz is not None:
+            hum_params = replace(hum_params, freq_hz=hum_hz)
+        return remove_hum(y, sr, hum_params)
+    if stage == "declip":
+        mask = np.stack([clip_mask(x[:, c], params.declip.detect)[0] for c in range(x.shape[1])], axis=1)
+        return declip(y, sr, params.declip, mask=mask)
+    if stage == "dropouts":
+        return conceal_dropouts(y, sr, params.dropouts, mask=dropout_mask(x, sr, params.dropouts.detect))
+    if stage == "denoise":
+        out = np.asarray(denoise(y, sr), dtype=np.float32)
+        if out.shape != y.shape:
+            raise ValueError(f"the denoise stage returned shape {out.shape} for input {y.shape}")
+        return out
+    raise ValueError(f"apply_stage does not run {stage!r}")
+
+
 def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
            denoise: NeuralStage | None = None, analysis: Analysis | None = None,
            run_guard: bool = True) -> RepairResult:
@@ -163,51 +212,24 @@ def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
     if denoise is not None and "denoise" in found:
         # Mildly noisy files get the neural stage at reduced strength (Thresholds.mild_strength).
         denoise = scaled_denoise(denoise, a.denoise_strength(params.thresholds))
-    # Masks come from the input, before any stage moves the samples (see module docstring).
-    masks: dict[str, np.ndarray] = {}
     y = x2
     records = []
     for stage in STAGES:
         if stage not in params.stages:
             records.append(StageRecord(stage, "off", "not selected"))
             continue
-        reason = found.get(stage)
-        if stage == "loudness":
-            target = params.loudness.target_lufs
-            if target is not None:
-                reason = f"to {target:g} LUFS, true peak <= {params.loudness.true_peak_dbtp:g} dBTP"
-            elif y.size and float(np.max(np.abs(y))) > 1.0:
-                reason = f"peaks above full scale, limited to {params.loudness.true_peak_dbtp:g} dBTP"
-            elif params.force:
-                reason = "forced (keep: level unchanged)"
+        reason = stage_reason(stage, found, params, bool(y.size) and float(np.max(np.abs(y))) > 1.0)
         if reason is None:
-            if not params.force:
-                records.append(StageRecord(stage, "skipped", "not detected"))
-                continue
-            reason = "forced"
+            records.append(StageRecord(stage, "skipped", "not detected"))
+            continue
         if stage == "denoise" and denoise is None:
             records.append(StageRecord(stage, "skipped", f"{reason}; no neural model given"))
             continue
         t0 = time.perf_counter()
-        if stage == "dc":
-            out = remove_dc(y, sr, params.dc)
-        elif stage == "hum":
-            hum_params = params.hum
-            if hum_params.freq_hz is None and a.hum_hz is not None:
-                hum_params = replace(hum_params, freq_hz=a.hum_hz)
-            out = remove_hum(y, sr, hum_params)
-        elif stage == "declip":
-            masks["declip"] = np.stack([clip_mask(x2[:, c], params.declip.detect)[0]
-                                        for c in range(x2.shape[1])], axis=1)
-            out = declip(y, sr, params.declip, mask=masks["declip"])
-        elif stage == "dropouts":
-            out = conceal_dropouts(y, sr, params.dropouts, mask=dropout_mask(x2, sr, params.dropouts.detect))
-        elif stage == "denoise":
-            out = np.asarray(denoise(y, sr), dtype=np.float32)
-            if out.shape != y.shape:
-                raise ValueError(f"the denoise stage returned shape {out.shape} for input {y.shape}")
-        else:
+        if stage == "loudness":
             out = normalize_loudness(y, sr, params.loudness)
+        else:
+            out = apply_stage(stage, y, x2, sr, params, a.hum_hz, denoise)
         seconds = time.perf_counter() - t0
         records.append(StageRecord(stage, "applied", reason, round(seconds, 4), _change_db(y, out)))
         y = out
