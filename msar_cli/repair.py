@@ -14,7 +14,7 @@ from msar.dsp.repair.loudness import LoudnessParams
 from msar.dsp.repair.pipeline import STAGES, PipelineParams, repair as run_pipeline, select_stages
 
 from . import tables, transform
-from .common import BatchOptions, batch_options, exit_code, run_batch
+from .common import BatchOptions, batch_options, block_seconds_option, exit_code, run_batch
 from .runner import OK, Done, Task
 
 DEFAULT_MODEL = "multispeaker-repair"
@@ -30,14 +30,79 @@ def _denoise(y, sr, model: str, strength: float | None):
     return enhance(y, sr, strength=strength, model=model)
 
 
-def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strength: float | None) -> Done:
+def _resynth(y, sr, bandwidth_hz: float, params, model: str):
+    from msar.onnx_models import resynth
+
+    return resynth.repair(y, sr, bandwidth_hz, params, model=model)
+
+
+def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str | None, resynth_model: str | None,
+                   mask_stage):
+    """The neural stage for ``--mode resynth|auto``: the path :func:`choose_path` picks from the
+    analysis, the (possibly resampled) input and its analysis, and report columns saying why."""
+    from msar.dsp.analysis import analyze
+    from msar.dsp.repair.mode import ModeParams, choose_path
+
+    a = analyze(x, sr, params.analysis)
+    path, why = choose_path(a, mode)
+    if path != "mask" and resynth_model is None:
+        path, why = "mask", f"{why}; no resynthesis model installed"
+    extra = {"mode": path, "mode_reason": why, "out_sample_rate": sr}
+    if path == "mask":
+        return x, sr, a, mask_stage, extra, params
+    from msar.onnx_models import resynth
+
+    model_sr = resynth.load_model(resynth_model).card.sample_rate
+    if sr < model_sr:  # a narrowband file comes out at the model's rate, so the restored band fits in it
+        x, sr = audio.resample(x, sr, model_sr), model_sr
+        a = analyze(x, sr, params.analysis)
+        extra["out_sample_rate"] = sr
+    rp = resynth.ResynthParams(output="resynth" if path == "resynth" else "hybrid", speaker=speaker)
+    # The analysis indicates the neural stage for a band limit here (the mask path does not want
+    # it for that), and the resynthesis is not mixed back with its input for mildly noisy files.
+    params = replace(params, thresholds=replace(params.thresholds, bandwidth_hz=ModeParams().band_limited_hz,
+                                                mild_strength=1.0))
+    return x, sr, a, partial(_resynth, bandwidth_hz=a.bandwidth_hz, params=rp, model=resynth_model), extra, params
+
+
+def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strength: float | None,
+                 mode: str = "mask", speaker: str | None = None, resynth_model: str | None = None,
+                 block_s: float | None = None) -> Done:
     start = time.perf_counter()
+    if block_s is not None and audio.STDIO not in (src, dst):
+        from msar.dsp.repair.longform import BlockParams, is_long
+
+        info = audio.info(src)
+        if is_long(info.frames, info.sr, BlockParams(block_s)):
+            return _repair_long(src, dst, info, params, model, strength, mode, BlockParams(block_s), start)
     x, info = audio.read(src)
-    result = run_pipeline(x, info.sr, params, denoise=partial(_denoise, model=model, strength=strength))
-    audio.write_like(dst, result.y, info.sr, info)
+    sr, analysis, extra = info.sr, None, {}
+    denoise = partial(_denoise, model=model, strength=strength)
+    if mode != "mask":
+        x, sr, analysis, denoise, extra, params = _choose_neural(x, sr, params, mode, speaker, resynth_model, denoise)
+    result = run_pipeline(x, sr, params, denoise=denoise, analysis=analysis)
+    audio.write_like(dst, result.y, sr, info)
+    return _done(info, start, extra, result)
+
+
+def _repair_long(src, dst, info, params, model, strength, mode, block, start) -> Done:
+    """A file longer than one block: streamed in bounded memory (``dsp.repair.longform``)."""
+    from msar.dsp.repair.longform import repair_file
+    from msar.onnx_models.runtime import StreamingEnhancer
+
+    extra = {}
+    if mode != "mask":
+        extra = {"mode": "mask", "mode_reason": f"longer than --block-seconds {block.block_s:g}: "
+                                                "the resynthesis path does not stream yet"}
+    result = repair_file(src, dst, params, denoise=partial(StreamingEnhancer, strength=strength, model=model),
+                         block=block)
+    return _done(info, start, {**extra, "blocks": "yes"}, result)
+
+
+def _done(info, start: float, extra: dict, result) -> Done:
     seconds = time.perf_counter() - start
     row = {"duration_s": round(info.duration_s, 4), "sample_rate": info.sr, "channels": info.channels,
-           "x_realtime": round(info.duration_s / seconds, 2) if seconds > 0 else None, **result.as_row()}
+           "x_realtime": round(info.duration_s / seconds, 2) if seconds > 0 else None, **extra, **result.as_row()}
     flagged = result.guard is not None and result.guard.flagged
     return Done(info.duration_s, row, f"guard: {result.guard.reason}" if flagged else "")
 
@@ -62,6 +127,14 @@ def _loudness(ctx, param, value: str) -> float | None:
 @click.option("--strength", type=click.FloatRange(0.0, 1.0), default=None,
               help="Limit the neural stage's attenuation: 0 = leave as is, 1 = the model's full gains "
                    "(default: the model's own setting).")
+@click.option("--mode", type=click.Choice(["mask", "resynth", "auto"]), default="auto", show_default=True,
+              help="Neural path: mask (STFT gains: removes noise), resynth (speaker-conditioned resynthesis "
+                   "fills the band the input lacks), auto (resynth only for band-limited input, by the "
+                   "analysis' bandwidth; --report says why).")
+@click.option("--speaker", default=None, metavar="NAME",
+              help="Resynthesis voice from the resynth model's speaker table (default: estimated from the input).")
+@click.option("--resynth-model", default="multispeaker-resynth", show_default=True,
+              help="Resynthesis model: a shipped name or a path to an .onnx file.")
 @click.option("--stages", default="all", show_default=True, metavar="LIST",
               help=f"Comma list of stages to allow, in pipeline order: {', '.join(STAGES)}.")
 @click.option("--skip", default="", metavar="LIST", help="Comma list of stages to leave out.")
@@ -74,9 +147,10 @@ def _loudness(ctx, param, value: str) -> float | None:
               help="CSV per file: what the analysis found, what each stage did and why, the "
                    "preservation guard (pitch/loudness similarity to the input), x real time.")
 @transform.overwrite_option
+@block_seconds_option
 @batch_options
-def repair(src, dst, model, strength, stages, skip, force, target_lufs, report_path, overwrite,
-           batch: BatchOptions):
+def repair(src, dst, model, strength, mode, speaker, resynth_model, stages, skip, force, target_lufs, report_path,
+           overwrite, block_s, batch: BatchOptions):
     """Repair damaged speech: measure each file, then apply only the repairs it needs.
 
     IN and OUT are folders (OUT mirrors IN; it must not lie inside IN), or files; `-` is
@@ -104,6 +178,17 @@ def repair(src, dst, model, strength, stages, skip, force, target_lufs, report_p
             model = str(registry.resolve(model, task="repair"))
         except MsarError as exc:
             raise click.BadParameter(str(exc), param_hint="'--model'") from None
+    resynth_path = None
+    if mode != "mask" and "denoise" in chosen:
+        from msar.onnx_models import registry, resynth
+
+        try:
+            resynth_path = str(registry.resolve(resynth_model, task="resynth"))
+            if speaker is not None:
+                resynth.load_model(resynth_path).speaker(speaker)
+        except MsarError as exc:
+            if mode == "resynth" or speaker is not None or resynth_model != "multispeaker-resynth":
+                raise click.BadParameter(str(exc), param_hint="'--speaker' / '--resynth-model'") from None
     if report_path == "-" and dst == "-":
         raise click.UsageError("--report - and OUT - would both write to stdout")
     params = PipelineParams(stages=chosen, force=force,
@@ -111,7 +196,8 @@ def repair(src, dst, model, strength, stages, skip, force, target_lufs, report_p
     jobs, skipped = transform.plan(src, dst, overwrite)
     if src == "-" or dst == "-":
         batch.jobs = 1  # stdin/stdout belong to this process
-    tasks = [Task(j.key, _repair_task, (j.src, j.dst, params, model, strength)) for j in jobs]
+    tasks = [Task(j.key, _repair_task, (j.src, j.dst, params, model, strength, mode if "denoise" in chosen else "mask",
+                                        speaker, resynth_path, block_s)) for j in jobs]
     records, summary = run_batch("repair", tasks, batch, pre_records=skipped, outputs=[j.dst for j in jobs])
     flagged = [r.key for r in records if r.status == OK and r.row.get("guard_flagged")]
     if flagged and not batch.quiet:

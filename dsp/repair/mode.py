@@ -1,0 +1,47 @@
+"""Which neural path repairs a file (``msar repair --mode mask|resynth|auto``), decided from the
+analysis stage's measurements, with the reason for ``--report``.
+
+- ``mask``: the STFT-mask model (``denoise``): takes noise away, cannot add what is missing.
+- ``hybrid``: resynthesis (speaker-conditioned WORLD features, ``onnx_models/resynth.py``) fills the
+  band above the measured edge; the input's own band below it is kept.
+- ``resynth``: the resynthesis alone, for input with too little band left to keep.
+
+``auto`` takes the resynthesis path only for band-limited input (effective bandwidth below
+``band_limited_hz``, measured as the analysis stage does), and the mask otherwise, so clean and
+merely noisy speech go exactly where ``--mode mask`` sends them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..analysis import Analysis
+
+MODES = ("mask", "resynth", "auto")
+PATHS = ("mask", "hybrid", "resynth")
+
+
+@dataclass(frozen=True)
+class ModeParams:
+    #: Effective bandwidth in Hz below which ``auto`` restores the missing band by resynthesis
+    #: (the analysis stage's ``Thresholds.bandwidth_hz``: telephone speech reads 3.4-4 kHz, clean
+    #: wideband speech 7-8 kHz at 16 kHz).
+    band_limited_hz: float = 6000.0
+    #: Below this bandwidth too little of the input is left to keep: pure resynthesis, Hz.
+    pure_below_hz: float = 1500.0
+
+
+def choose_path(a: Analysis, mode: str, params: ModeParams = ModeParams()) -> tuple[str, str]:
+    """``(path, reason)``: the neural path (one of :data:`PATHS`) for a file analysed as ``a``."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    bw = a.bandwidth_hz
+    if mode == "mask":
+        return "mask", "--mode mask"
+    if bw < params.pure_below_hz:
+        return "resynth", f"bandwidth {bw:.0f} Hz below {params.pure_below_hz:.0f}: too little band to keep"
+    if mode == "resynth":
+        return "hybrid", f"--mode resynth: input kept below {bw:.0f} Hz, resynthesis above"
+    if bw < params.band_limited_hz:
+        return "hybrid", f"band-limited: bandwidth {bw:.0f} Hz below {params.band_limited_hz:.0f}"
+    return "mask", f"not band-limited: bandwidth {bw:.0f} Hz >= {params.band_limited_hz:.0f}"
