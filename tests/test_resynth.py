@@ -1,0 +1,259 @@
+"""The resynthesis repair path: shared signal code (``msar.dsp.resynth``), the path choice
+(``msar.dsp.repair.mode``), the recipe end to end on a tiny model (prepare -> train a few steps ->
+export with its ONNX == PyTorch and streamed == one-shot checks -> runtime), and the shipped model
+on real speech (pitch kept, missing band restored)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from msar.dsp import analysis, audio, metrics, world
+from msar.dsp import resynth as R
+from msar.dsp.degrade import degrade
+from msar.dsp.repair.mode import choose_path
+
+from conftest import DEMO
+
+SR = 16000
+SPEECH = sorted((DEMO / "speech").glob("*.flac"))
+SHIPPED = Path(__file__).resolve().parent.parent / "onnx_models" / "multispeaker-resynth.onnx"
+
+
+def _speech(name: str = "fr_june_onlyperson") -> np.ndarray:
+    x, info = audio.read(DEMO / "speech" / f"{name}.flac")
+    assert info.sr == SR
+    return audio.to_mono(x).astype(np.float32)
+
+
+def _band_log_energy(x: np.ndarray, lo_hz: float, hi_hz: float, n_fft: int = 512, hop: int = 160) -> np.ndarray:
+    """Per-frame log energy (dB) of ``x`` between ``lo_hz`` and ``hi_hz``."""
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), n_fft)[::hop] * np.hanning(n_fft)
+    p = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    f = np.fft.rfftfreq(n_fft, 1.0 / SR)
+    return 10 * np.log10(p[:, (f >= lo_hz) & (f < hi_hz)].sum(axis=1) + 1e-12)
+
+
+# ---- shared signal code -------------------------------------------------------------------------
+
+
+def test_band_merge_of_a_signal_with_itself_is_identity(rng):
+    x = rng.standard_normal(8000).astype(np.float32)
+    np.testing.assert_allclose(R.band_merge(x, x, SR, 3800.0), x, atol=1e-6)
+
+
+def test_band_merge_takes_the_low_band_from_one_and_the_high_band_from_the_other():
+    t = np.arange(SR) / SR
+    low, high = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 6000 * t)
+    a, b = low + 0.5 * high, 0.5 * low + high  # each holds both tones, at swapped levels
+    y = R.band_merge(a, b, SR, 3500.0)
+    mid = slice(2000, -2000)  # away from the zero-padded ends
+    spec = np.abs(np.fft.rfft(y[mid] * np.hanning(len(y[mid]))))
+    f = np.fft.rfftfreq(len(y[mid]), 1 / SR)
+    at = lambda hz: spec[np.argmin(np.abs(f - hz))]  # noqa: E731
+    # both tones at level 1: the 1 kHz from a, the 6 kHz from b
+    assert at(1000) == pytest.approx(at(6000), rel=0.02)
+    ref = np.abs(np.fft.rfft(a[mid] * np.hanning(len(y[mid]))))
+    assert at(6000) > 1.9 * ref[np.argmin(np.abs(f - 6000))]
+
+
+def test_logmel_frames_follow_the_world_grid():
+    x = _speech()[: SR + 123]
+    fb = R.mel_filterbank(SR, 512, 64)
+    mel = R.logmel_frames(x, 80, 512, fb)
+    assert mel.shape == (len(world.world_features(x, SR)), 64)
+    # frame k is centred on sample 80 k: a click there lights frame k (and its neighbours) only
+    click = np.zeros(8000, np.float32)
+    click[4000] = 1.0
+    loud = R.logmel_frames(click, 80, 512, fb).max(axis=1)
+    assert np.argmax(loud) == 50 and loud[50] > loud[40] + 10  # natural log: 10 is 43 dB
+
+
+def test_measured_bandwidth_is_the_analysis_stages():
+    x = _speech()
+    assert R.measure_bandwidth(x, SR) == analysis.analyze(x, SR).bandwidth_hz
+
+
+# ---- the path choice --------------------------------------------------------------------------
+
+
+def test_auto_chooses_mask_for_clean_input():
+    for path in SPEECH:
+        x, info = audio.read(path)
+        chosen, why = choose_path(analysis.analyze(x, info.sr), "auto")
+        assert chosen == "mask", (path.name, why)
+        assert "not band-limited" in why
+
+
+def test_auto_chooses_resynthesis_for_telephone_speech():
+    x = _speech()
+    y, _ = degrade(x, SR, "telephone", np.random.default_rng(0))
+    chosen, why = choose_path(analysis.analyze(y, SR), "auto")
+    assert chosen == "hybrid" and "band-limited" in why
+    assert choose_path(analysis.analyze(y, SR), "mask")[0] == "mask"
+
+
+# ---- the recipe on a tiny model (torch) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    import json
+
+    from train.resynth import export, prepare, train
+
+    work = tmp_path_factory.mktemp("resynth")
+    (work / "prep" / "utts").mkdir(parents=True)
+    rows = [{"path": p.name, "speaker": p.stem.split("_")[1], "sex": "?", "language": p.stem.split("_")[0],
+             "split": "valid" if i == 0 else "train", "duration_s": 3.0} for i, p in enumerate(SPEECH)]
+    index = [prepare.prepare_one(DEMO / "speech", r, work / "prep" / "utts") for r in rows]
+    (work / "prep" / "index.json").write_text(json.dumps(index))
+    assert train.main(["--prep", str(work / "prep"), "--corpus", str(work / "no-corpus"), "--out", str(work / "ck"),
+                       "--tiny", "--max-steps", "2", "--batch", "2", "--frames", "120", "--workers", "0"]) == 0
+    # export runs its own checks (ONNX == PyTorch, streamed == one-shot) and writes nothing on failure
+    assert export.main(["--checkpoint", str(work / "ck" / "multispeaker-resynth" / "last.pt"),
+                        "--name", "tiny-resynth", "--out", str(work / "models")]) == 0
+    return work / "models" / "tiny-resynth.onnx"
+
+
+def test_export_checks_onnx_against_pytorch(tiny_model):
+    import json
+
+    side = json.loads(Path(str(tiny_model) + ".json").read_text())
+    assert side["task"] == "resynth" and side["lookahead_frames"] >= 0
+    assert side["metrics"]["onnx_vs_torch_max_abs"] <= 1e-4
+    assert side["metrics"]["streamed_vs_oneshot_max_abs"] <= 1e-4
+    assert [s["name"] for s in side["speakers"]] == sorted({p.stem.split("_")[1] for p in SPEECH[1:]})
+
+
+def test_onnx_equals_pytorch_on_real_features(tiny_model):
+    import torch
+
+    from msar.onnx_models import resynth as RS
+    from train.resynth.model import ResynthConfig, ResynthNet
+
+    m = RS.load_model(tiny_model)
+    ck = torch.load(tiny_model.parent.parent / "ck" / "multispeaker-resynth" / "last.pt", weights_only=False)
+    net = ResynthNet(ResynthConfig(**ck["config"]))
+    net.load_state_dict(ck["model"])
+    net.eval()
+    x = _speech()
+    feat = m.input_features(x, R.n_frames_of(len(x), m.card.hop), R.measure_bandwidth(x, SR))
+    for spk in (None, m.card.speakers[0].name):
+        vec, use = m.speaker(spk)
+        got, _ = m.run(feat, (vec, use), m.initial_state())
+        with torch.no_grad():
+            state = {k: torch.from_numpy(v) for k, v in m.initial_state().items()}
+            ref = net(torch.from_numpy(feat[None]), torch.from_numpy(vec), torch.tensor([[use]], dtype=torch.float32),
+                      state["h_in"], state["spk_sum_in"], state["spk_w_in"])[0][0].numpy()
+        assert np.max(np.abs(got - ref)) <= 1e-4
+
+
+def test_streaming_equals_one_shot(tiny_model):
+    from msar.onnx_models import resynth as RS
+
+    m = RS.load_model(tiny_model)
+    x = _speech()
+    whole = RS.restore_features(x, m, block_frames=10 ** 9)
+    assert whole.shape[0] == R.n_frames_of(len(x), m.card.hop)
+    for block in (1, 7, 64):
+        np.testing.assert_allclose(RS.restore_features(x, m, block_frames=block), whole, atol=1e-5)
+    spk = m.card.speakers[0].name
+    np.testing.assert_allclose(RS.restore_features(x, m, spk, block_frames=7),
+                               RS.restore_features(x, m, spk, block_frames=10 ** 9), atol=1e-5)
+
+
+def test_unknown_speaker_lists_the_table(tiny_model):
+    from msar.dsp.errors import MsarError
+    from msar.onnx_models import resynth as RS
+
+    with pytest.raises(MsarError, match="available: .*june"):
+        RS.load_model(tiny_model).speaker("nobody")
+
+
+def test_cli_auto_reports_its_choice(tiny_model, tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from msar.cli.main import cli
+
+    x = _speech()
+    tel, _ = degrade(x, SR, "highpass:cutoff_hz=300,lowpass:cutoff_hz=3400", np.random.default_rng(0))
+    (tmp_path / "in").mkdir()
+    audio.write(tmp_path / "in" / "tel.wav", tel, SR)
+    audio.write(tmp_path / "in" / "clean.wav", x, SR)
+    res = CliRunner().invoke(cli, ["repair", str(tmp_path / "in"), str(tmp_path / "out"), "-q", "-j", "1",
+                                   "--resynth-model", str(tiny_model), "--report", str(tmp_path / "r.csv")])
+    assert res.exit_code == 0, res.output
+    rows = {r["path"]: r for r in csv.DictReader(open(tmp_path / "r.csv"))}
+    assert rows["clean.wav"]["mode"] == "mask" and "not band-limited" in rows["clean.wav"]["mode_reason"]
+    assert rows["tel.wav"]["mode"] == "hybrid" and "band-limited" in rows["tel.wav"]["mode_reason"]
+    assert "denoise" in rows["tel.wav"]["stages_applied"].split()
+    y, info = audio.read(tmp_path / "out" / "tel.wav")
+    assert info.sr == SR and len(y) == len(tel)
+    # the kept band is the input's own: below the edge the output equals the input closely
+    lo = _band_log_energy(audio.to_mono(y), 300, 2500) - _band_log_energy(tel, 300, 2500)
+    assert np.median(np.abs(lo)) < 0.5
+
+
+# ---- the shipped model on real speech -----------------------------------------------------------
+
+shipped = pytest.mark.skipif(not SHIPPED.exists(), reason="multispeaker-resynth.onnx not exported yet")
+
+
+@shipped
+def test_shipped_golden_replay():
+    from msar.onnx_models import resynth as RS
+
+    m = RS.load_model("multispeaker-resynth")
+    gold = np.load(SHIPPED.with_suffix(".golden.npz"))
+    feeds = {t.name: gold[t.name] for t in m.card.inputs}
+    for name, got in zip(["feats", "h_out", "spk_sum_out", "spk_w_out"],
+                         m.session.run(["feats", "h_out", "spk_sum_out", "spk_w_out"], feeds)):
+        np.testing.assert_allclose(got, gold[name], atol=1e-4)
+
+
+@shipped
+def test_runtime_never_imports_torch():
+    code = ("import sys, numpy as np; from msar.onnx_models import resynth as RS; "
+            "RS.repair(np.random.default_rng(0).standard_normal(16000).astype('float32') * 0.1, 16000, 3400.0); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@shipped
+@pytest.mark.parametrize("name", ["fr_june_onlyperson", "en_allison_weasels"])
+def test_clean_sentence_keeps_its_pitch_and_length(name):
+    from msar.onnx_models import resynth as RS
+
+    x = _speech(name)
+    y = RS.resynthesize(x, SR)
+    assert y.shape == x.shape
+    assert metrics.cos_pitch(x, y, SR) >= 0.95
+
+
+@shipped
+@pytest.mark.parametrize("name", ["fr_june_onlyperson", "it_carlo_onlyperson"])
+def test_band_limited_sentence_regains_its_upper_band(name):
+    from msar.onnx_models import resynth as RS
+
+    x = _speech(name)
+    lp, _ = degrade(x, SR, "lowpass:cutoff_hz=4000", np.random.default_rng(0))
+    bw = R.measure_bandwidth(lp, SR)
+    assert bw < 4500  # precondition: the band above 4 kHz is gone
+    y = RS.repair(lp, SR, bw)  # hybrid, speaker estimated from the input
+    band = (4500, 7500)
+    e_clean, e_in, e_out = (_band_log_energy(s, *band) for s in (x, lp, y))
+    active = e_clean > e_clean.max() - 40  # frames where the clean original has speech up there
+    assert active.mean() > 0.3
+    assert np.mean(e_out[active]) > np.mean(e_in[active]) + 20  # energy came back
+    r_out = np.corrcoef(e_out[active], e_clean[active])[0, 1]
+    r_in = np.corrcoef(e_in[active], e_clean[active])[0, 1]
+    assert r_out > r_in and r_out > 0.5, (r_out, r_in)
