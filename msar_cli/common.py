@@ -68,6 +68,20 @@ def batch_options(fn: Callable) -> Callable:
     return wrapper
 
 
+#: Default of ``--block-seconds`` (the value of ``msar.dsp.blocks.DEFAULT_BLOCK_S``, repeated
+#: here so the CLI starts without importing the DSP stack; a test keeps the two equal).
+BLOCK_SECONDS = 30.0
+
+
+def block_seconds_option(fn: Callable) -> Callable:
+    """``--block-seconds S``: files longer than S seconds are processed in S-second blocks,
+    in bounded memory (``dsp.blocks``)."""
+    return click.option("--block-seconds", "block_s", type=click.FloatRange(min=0.5), default=BLOCK_SECONDS,
+                        show_default=True, metavar="S",
+                        help="Files longer than S seconds are processed block by block in bounded "
+                             "memory (any length, e.g. hours at 48 kHz).")(fn)
+
+
 def log_record(batch: BatchOptions) -> Callable[[Record], None]:
     """The per-record printer: failures always, every file with -v."""
 

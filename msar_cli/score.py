@@ -14,7 +14,7 @@ from msar.dsp.scoring import ScoreParams, score_files
 from msar.dsp.world import F0_METHODS
 
 from . import runner, tables
-from .common import BatchOptions, batch_options, exit_code, run_batch
+from .common import BatchOptions, batch_options, block_seconds_option, exit_code, run_batch
 from .runner import FAILED, OK, Done, Record, Task
 
 MISSING_OUTPUT = "missing_output"
@@ -83,8 +83,9 @@ def _parse_metrics(ctx, param, value: str | None) -> tuple[str, ...]:
               help="Aggregate CSV: n, mean, std, median, min, max, 95% CI per metric.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG: pitch and loudness contours of one pair, or a bar chart of the means for folders.")
+@block_seconds_option
 @batch_options
-def score(ref, out, alpha, beta, gamma, f0_method, align, extra, per_file, aggregate_path, plot_path,
+def score(ref, out, alpha, beta, gamma, f0_method, align, extra, per_file, aggregate_path, plot_path, block_s,
           batch: BatchOptions):
     """Compare OUT against the reference REF and write quality CSVs.
 
@@ -103,7 +104,7 @@ def score(ref, out, alpha, beta, gamma, f0_method, align, extra, per_file, aggre
         raise click.UsageError("only one of REF and OUT can be '-' (stdin)")
     if plot_path and STDIO in (ref, out):
         raise click.UsageError("--plot needs files or folders, not '-'")
-    params = ScoreParams(alpha, beta, gamma, f0_method, align, extra)
+    params = ScoreParams(alpha, beta, gamma, f0_method, align, extra, block_s)
     ref_dir = ref != STDIO and Path(ref).is_dir()
     out_dir = out != STDIO and Path(out).is_dir()
     for path in (ref, out):

@@ -121,14 +121,17 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
             if todo:
                 scratch = audio.temp_path_for(dst, clear_stale=False)
                 peak, meter = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
-                                          denoise, records)
+                                          denoise, a.denoise_strength(params.thresholds), records)
                 source = scratch
-            guard_out = _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records, run_guard)
+            guard_out = _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records,
+                                run_guard, changed=bool(todo))
         finally:
             if scratch is not None:
                 os.unlink(scratch)
     guard = None
-    if run_guard:
+    if run_guard and guard_out is None:
+        guard = GuardResult(1.0, 1.0, False, "")  # nothing changed: the contours are the input's
+    elif run_guard:
         cp, cl = cosine(a.f0_hz, guard_out[0]), cosine(a.loudness, guard_out[1])
         gp = params.guard
         reasons = [f"cos_pitch {cp:.3f} < {gp.min_cos_pitch:g}"] if cp < gp.min_cos_pitch else []
@@ -137,9 +140,10 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
     return RepairResult(None, a, tuple(records[s] for s in STAGES), guard)
 
 
-def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, records):
-    """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``. Returns the repaired
-    signal's sample peak and (with a LUFS target) its loudness meter."""
+def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records):
+    """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``; the neural stage's
+    output mixed with its input by ``factor`` (as ``pipeline.scaled_denoise``). Returns the
+    repaired signal's sample peak and (with a LUFS target) its loudness meter."""
     changes = {stage: _Change() for stage, _ in todo}
     local = [stage for stage, _ in todo if stage != "denoise"]
     stream = denoise(sr, n_ch) if "denoise" in changes else None
@@ -150,6 +154,8 @@ def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denois
     def neural(out: np.ndarray, seconds: float) -> np.ndarray:
         if len(out):
             before = np.concatenate(waiting)
+            if factor < 1.0:
+                out = before[:len(out)] + np.float32(factor) * (out - before[:len(out)])
             changes["denoise"].add(before[:len(out)], out, seconds)
             waiting[:] = [before[len(out):]]
         return out
@@ -186,8 +192,9 @@ def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denois
     return peak, meter
 
 
-def _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records, run_guard):
-    """Pass 3: loudness (gain + limiter) and the final write; the output's guard contours."""
+def _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records, run_guard, changed):
+    """Pass 3: loudness (gain + limiter) and the final write; the output's guard contours
+    (None when nothing changed the audio)."""
     if "loudness" not in params.stages:
         records["loudness"] = StageRecord("loudness", "off", "not selected")
         reason = None
@@ -210,6 +217,7 @@ def _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records, ru
     # The limiter looks +-limiter_ms around each peak and oversamples 4x with a polyphase FIR:
     # 50 ms of context covers both.
     margin = int(0.05 * sr) if reason is not None else 0
+    run_guard = run_guard and (changed or reason is not None)
     change = _Change()
     f0 = F0Contour(sr, params.guard.f0_method) if run_guard else None
     contour = LoudnessContour(sr) if run_guard else None
