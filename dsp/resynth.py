@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import analysis
+from . import analysis, world
 
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin_hz: float = 0.0, fmax_hz: float | None = None) -> np.ndarray:
@@ -76,6 +76,30 @@ def measure_bandwidth(x: np.ndarray, sr: int, params: analysis.AnalysisParams = 
     mono = mono - mono.mean() if len(mono) else mono
     power, freqs = analysis._stft_power(mono, sr, params.stft_ms)
     return analysis.estimate_bandwidth(power, freqs, params)
+
+
+def input_features(x: np.ndarray, sr: int, hop: int, n_fft: int, fbank: np.ndarray, n_frames: int | None = None,
+                   bandwidth_hz: float | None = None, f0: bool = True) -> np.ndarray:
+    """The restoration model's un-normalized input ``(n_frames, n_mels + 1 [+ 2])`` float32 of
+    mono ``x`` at ``sr`` Hz (training and runtime both call this):
+
+    - :func:`logmel_frames` (``n_mels`` columns);
+    - the measured bandwidth as a fraction of Nyquist (:func:`measure_bandwidth`, or
+      ``bandwidth_hz``), constant over the file;
+    - with ``f0``: the input's own WORLD F0 (``world.f0_contour``, dio + stonemask at 8 kHz:
+      the guard's contour) as interpolated log F0 and a voicing flag. A band-limited input still
+      carries its harmonics, so the model need not find the pitch in the log-mel alone. Frames past
+      the end of ``x`` (the look-ahead) read unvoiced.
+    """
+    mel = logmel_frames(x, hop, n_fft, fbank, n_frames)
+    n = len(mel)
+    bw = measure_bandwidth(x, sr) if bandwidth_hz is None else float(bandwidth_hz)
+    cols = [mel, np.full((n, 1), min(bw / (sr / 2), 1.0), np.float32)]
+    if f0:
+        f = world.f0_contour(x, sr) if len(x) else np.zeros(1)
+        f = f[:n] if len(f) >= n else np.pad(f, (0, n - len(f)))
+        cols += [world.interp_lf0(f)[:, None].astype(np.float32), (f > 0)[:, None].astype(np.float32)]
+    return np.concatenate(cols, axis=1)
 
 
 def lowpass_fir(sr: int, edge_hz: float, transition_hz: float) -> np.ndarray:

@@ -116,12 +116,12 @@ class ResynthModel:
         return {k: np.zeros(self._specs[k].shape, np.float32) for k in self.card.state}
 
     def input_features(self, x: np.ndarray, n_frames: int, bandwidth_hz: float) -> np.ndarray:
-        """Normalized input ``[n_frames, n_mels + 1]`` of mono ``x`` at the model's rate (the
-        training code's features: ``train.resynth.data.input_features``)."""
+        """Normalized input ``[n_frames, F]`` of mono ``x`` at the model's rate
+        (``msar.dsp.resynth.input_features``, the code training used)."""
         c = self.card
-        mel = R.logmel_frames(x, c.hop, c.n_fft, self.fbank, n_frames)
-        col = np.full((n_frames, 1), min(bandwidth_hz / (c.sample_rate / 2), 1.0), np.float32)
-        return (np.concatenate([mel, col], axis=1) - c.input_mean) / c.input_std
+        f = R.input_features(x, c.sample_rate, c.hop, c.n_fft, self.fbank, n_frames, bandwidth_hz,
+                             bool(c.raw.get("f0_input", False)))
+        return (f - c.input_mean) / c.input_std
 
     def run(self, feat: np.ndarray, spk: tuple[np.ndarray, float], state: dict) -> tuple[np.ndarray, dict]:
         """Normalized model output ``[T, D]`` for normalized features ``[T, F]``, and the new state."""

@@ -245,7 +245,7 @@ def test_band_limited_sentence_regains_its_upper_band(name):
     from msar.onnx_models import resynth as RS
 
     x = _speech(name)
-    lp, _ = degrade(x, SR, "lowpass:cutoff_hz=4000", np.random.default_rng(0))
+    lp = audio.resample(audio.resample(x, SR, 8000), 8000, SR)[: len(x)]  # as if recorded at 8 kHz
     bw = R.measure_bandwidth(lp, SR)
     assert bw < 4500  # precondition: the band above 4 kHz is gone
     y = RS.repair(lp, SR, bw)  # hybrid, speaker estimated from the input
@@ -255,5 +255,6 @@ def test_band_limited_sentence_regains_its_upper_band(name):
     assert active.mean() > 0.3
     assert np.mean(e_out[active]) > np.mean(e_in[active]) + 20  # energy came back
     r_out = np.corrcoef(e_out[active], e_clean[active])[0, 1]
-    r_in = np.corrcoef(e_in[active], e_clean[active])[0, 1]
+    # an input with nothing left up there has a flat (or numerically flat) envelope: no correlation
+    r_in = np.corrcoef(e_in[active], e_clean[active])[0, 1] if np.std(e_in[active]) > 1e-3 else 0.0
     assert r_out > r_in and r_out > 0.5, (r_out, r_in)

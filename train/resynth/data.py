@@ -43,6 +43,8 @@ class FeatureConfig:
     n_fft: int = 512
     n_mels: int = 64
     lookahead_frames: int = 4
+    #: The input's own WORLD F0 (log F0 + voicing) as two more input columns.
+    f0_input: bool = True
 
     @property
     def hop(self) -> int:
@@ -50,7 +52,7 @@ class FeatureConfig:
 
     @property
     def n_in(self) -> int:
-        return self.n_mels + 1  # + measured bandwidth
+        return self.n_mels + 1 + 2 * self.f0_input  # + measured bandwidth (+ the input's lf0, voicing)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,12 +60,8 @@ class FeatureConfig:
 
 def input_features(x: np.ndarray, fc: FeatureConfig, fbank: np.ndarray, n_frames: int | None = None,
                    bandwidth_hz: float | None = None) -> np.ndarray:
-    """Un-normalized model input ``(n_frames, n_mels + 1)``: log-mel frames and the measured
-    bandwidth as a fraction of Nyquist in the last column. The runtime calls this too."""
-    mel = R.logmel_frames(x, fc.hop, fc.n_fft, fbank, n_frames)
-    bw = R.measure_bandwidth(x, fc.sample_rate) if bandwidth_hz is None else bandwidth_hz
-    col = np.full((len(mel), 1), min(bw / (fc.sample_rate / 2), 1.0), dtype=np.float32)
-    return np.concatenate([mel, col], axis=1)
+    """Un-normalized model input (``msar.dsp.resynth.input_features``, the runtime's own code)."""
+    return R.input_features(x, fc.sample_rate, fc.hop, fc.n_fft, fbank, n_frames, bandwidth_hz, fc.f0_input)
 
 
 def load_prepared(prep: Path, split: str) -> list[dict]:

@@ -86,6 +86,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--tiny", action="store_true", help="a very small model (tests)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="when there is nothing to resume: start from this checkpoint's weights; input columns "
+                         "it lacks (appended features) start at zero weight, so it begins where it stood")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -113,10 +116,28 @@ def main(argv=None) -> int:
         mean_in, std_in = f.mean(0).astype(np.float32), (f.std(0) + 1e-3).astype(np.float32)
         extra = dict(hidden=24, layers=1, enc_hidden=16, speaker_dim=4) if args.tiny else {}
         cfg = ResynthConfig(n_in=fc.n_in, n_out=len(mean_out), n_speakers=len(speakers), **extra)
+    init = torch.load(args.init_from, map_location="cpu", weights_only=False) if args.init_from and not ck else None
+    if init:
+        speakers = init["speakers"]
+        mean_out, std_out = np.array(init["mean_out"], np.float32), np.array(init["std_out"], np.float32)
+        k = len(init["mean_in"])  # its input columns come first: keep their normalization
+        mean_in[:k], std_in[:k] = init["mean_in"], init["std_in"]
+        cfg = ResynthConfig(**{**init["config"], "n_in": fc.n_in})
     spk_ids = {s["name"]: s["id"] for s in speakers}
     model = ResynthNet(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, minutes, best = 0, 0.0, math.inf
+    if init:
+        state = model.state_dict()
+        for name, w in init["model"].items():
+            if w.shape == state[name].shape:
+                state[name] = w
+            else:  # a wider input layer: the old columns, zeros for the new ones
+                state[name] = torch.zeros_like(state[name])
+                state[name][:, :w.shape[1]] = w
+        model.load_state_dict(state)
+        step, minutes = init["step"], init["minutes"]
+        print(f"initialised from {args.init_from} (step {step}, {minutes:.1f} min)", flush=True)
     if ck:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
