@@ -16,6 +16,7 @@ help:
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
+	@echo "make bench-long - msar repair + score on a 2-hour 48 kHz stereo file: peak memory, x real time (reports/bench-long.md)"
 	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
 
@@ -104,6 +105,13 @@ export-repair: $(VENV)/.torch
 	$(BIN)/python -m train.export --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
 	    --checkpoint $(CACHE)/checkpoints/$(REPAIR_VARIANT)/best.pt --default-strength $(REPAIR_STRENGTH)
 	$(BIN)/python -m train.repair.evaluate onnx_models/$(REPAIR_VARIANT).onnx --corpus $(CACHE)/corpus --update-sidecar
+
+# One very long file (LONG_HOURS, 48 kHz stereo) through msar repair and msar score: peak RSS and
+# x real time (reports/bench-long.md); the input is built in $(CACHE)/bench-long (about 1.4 GB per 2 h).
+LONG_HOURS ?= 2
+.PHONY: bench-long
+bench-long: $(STAMP)
+	$(BIN)/python bench/long_file.py --hours $(LONG_HOURS) --work $(CACHE)/bench-long --out reports/bench-long.md
 
 # Fuzz the audio-reading path (tests/fuzz/fuzz_audio_read.py) for FUZZ_SECONDS; not part of `make test`.
 # A crash is written to crash-<hash> here; replay it with: $(BIN)/python tests/fuzz/fuzz_audio_read.py crash-<hash>

@@ -368,10 +368,10 @@ def _stft_power(mono: np.ndarray, sr: int, stft_ms: float) -> tuple[np.ndarray, 
     n_frames = 1 + (len(mono) - n_fft) // hop
     win = np.hanning(n_fft + 2)[1:-1]
     out = np.empty((n_frames, n_fft // 2 + 1), dtype=np.float32)
-    step = 4096  # frames per FFT batch: bounded memory on long files
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop]  # a view: no copy
+    step = max(1, (1 << 19) // n_fft)  # frames per FFT batch: a few MB whatever the length
     for i in range(0, n_frames, step):
-        idx = np.arange(i, min(i + step, n_frames))[:, None] * hop + np.arange(n_fft)[None, :]
-        out[i:i + step] = np.abs(np.fft.rfft(mono[idx] * win, axis=1)) ** 2
+        out[i:i + step] = np.abs(np.fft.rfft(frames[i:i + step] * win, axis=1)) ** 2
     return out, np.fft.rfftfreq(n_fft, 1.0 / sr)
 
 

@@ -18,7 +18,7 @@ own peak, so a clipped file is found in the blocks where the clipping is.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import replace
 from typing import Iterable
 
 import numpy as np
@@ -35,6 +35,9 @@ MERGED_FIELDS = frozenset({
     "hum_hz", "hum_level_db", "hum_harmonics", "dropout_count", "dropout_total_s", "dropouts",
     "snr_db", "noise_floor_dbfs", "bandwidth_hz", "loudness_lufs", "voiced_fraction",
     "f0_median_hz", "f0_hz", "loudness"})
+
+
+_EMPTY = np.zeros(0)
 
 
 def _weighted_median(values: list[float], weights: list[float]) -> float:
@@ -65,8 +68,8 @@ def analyze_blocks(blocks: Iterable[np.ndarray], sr: int, params: AnalysisParams
         meter.update(b)
         loudness_frames.append(contour.update(b))
         f0_frames.append(f0.update(b))
-        a = analyze(b, sr, params)
-        parts.append(a)
+        # The block's own contours are not needed (the streamed ones above are): drop them.
+        parts.append(replace(analyze(b, sr, params), f0_hz=_EMPTY, loudness=_EMPTY))
         offsets.append(n)
         mono = b.mean(axis=1, dtype=np.float64)
         mono_power.append(float(np.mean((mono - mono.mean()) ** 2)))

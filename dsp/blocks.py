@@ -18,7 +18,9 @@ import numpy as np
 from .world import FRAME_PERIOD_MS, f0_contour
 
 #: Files longer than this many seconds are processed block by block; also the block length.
-DEFAULT_BLOCK_S = 30.0
+#: Peak memory grows with it: `msar repair` on 48 kHz stereo peaks near 150 MB (libraries and
+#: model) plus about 10 MB per second of block (measured; reports/bench-long.md).
+DEFAULT_BLOCK_S = 20.0
 #: Context read on each side of a chunk so filters and recurrent state settle before the part
 #: that is kept, seconds.
 DEFAULT_MARGIN_S = 2.0

@@ -70,7 +70,7 @@ def batch_options(fn: Callable) -> Callable:
 
 #: Default of ``--block-seconds`` (the value of ``msar.dsp.blocks.DEFAULT_BLOCK_S``, repeated
 #: here so the CLI starts without importing the DSP stack; a test keeps the two equal).
-BLOCK_SECONDS = 30.0
+BLOCK_SECONDS = 20.0
 
 
 def block_seconds_option(fn: Callable) -> Callable:

@@ -317,6 +317,9 @@ class StreamingEnhancer:
     only history kept is the few thousand samples not yet final.
     """
 
+    #: Longest block processed in one piece, samples.
+    MAX_BLOCK = 1 << 16
+
     def __init__(self, sr: int, channels: int, strength: float | None = None,
                  model: RepairModel | str | os.PathLike = "multispeaker-repair"):
         first = Denoiser(model, strength)
@@ -384,6 +387,10 @@ class StreamingEnhancer:
     def process(self, block: np.ndarray) -> np.ndarray:
         """Repaired samples (float32 ``(m, channels)``) that ``block`` completes."""
         block = np.asarray(block, dtype=np.float32).reshape(-1, self.channels)
+        if len(block) > self.MAX_BLOCK:
+            # Large blocks in pieces: the STFT frames and features of a piece stay a few MB.
+            return np.concatenate([self.process(block[i:i + self.MAX_BLOCK])
+                                   for i in range(0, len(block), self.MAX_BLOCK)])
         self._x = np.concatenate([self._x, block])
         low = self._down.process(block)
         self._y = np.concatenate([self._y, self._up.process(self._denoise(low))])
