@@ -255,6 +255,10 @@ class ResynthParams:
     edge_margin_hz: float = 200.0
     #: Width of the band below the crossover where the resynthesis' level is matched to the input's, Hz.
     match_band_hz: float = 1500.0
+    #: Gain of the filled band relative to the level-matched resynthesis, dB. Tuned on the valid
+    #: split (``bench/resynth_tune.py``): a filled band that is right in shape but somewhat too
+    #: strong costs more PESQ than one that is a little weak.
+    fill_gain_db: float = 0.0
     #: Speaker table row (None: estimated from the input).
     speaker: str | None = None
 
@@ -279,7 +283,7 @@ def repair(x: np.ndarray, sr: int, bandwidth_hz: float, params: ResynthParams = 
         y = resynthesize(xc, sr, model, params.speaker, bandwidth_hz)
         if params.output == "hybrid":
             lo = max(edge - params.transition_hz / 2 - params.match_band_hz, 50.0)
-            y = match_level(xc, y, sr, (lo, edge - params.transition_hz / 2))
+            y = match_level(xc, y, sr, (lo, edge - params.transition_hz / 2)) * np.float32(10 ** (params.fill_gain_db / 20))
             y = R.band_merge(xc, y, sr, edge, params.transition_hz)
         out[:, c] = y
     return out[:, 0] if one_d else out
