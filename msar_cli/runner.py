@@ -61,16 +61,28 @@ class Task:
     args: tuple = ()
 
 
+#: Set once SIGINT or SIGTERM reached this process.
+_interrupted = False
+
+
 def _raise_interrupt(signum, frame):
+    global _interrupted
+    _interrupted = True
     raise KeyboardInterrupt
 
 
 def handle_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt in this process (workers too), so open atomic writers
-    delete their temporary files instead of leaving them behind."""
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) is not _raise_interrupt:
+    """Turn SIGTERM (and SIGINT) into KeyboardInterrupt in this process (workers too), so open
+    atomic writers delete their temporary files instead of leaving them behind, and remember
+    that it happened: a C extension interrupted inside an import or a call can turn the
+    KeyboardInterrupt into another error (onnxruntime's "ImportError: initialization failed"),
+    which must still end the batch as interrupted, not fail one file."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not _raise_interrupt:
         signal.signal(signal.SIGTERM, _raise_interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _raise_interrupt)
 
 
 def _run_task(task: Task) -> Record:
@@ -84,6 +96,8 @@ def _run_task(task: Task) -> Record:
     except MemoryError:
         done, status, message, detail = Done(), FAILED, f"{task.key}: out of memory", ""
     except Exception as exc:  # one bad file must never stop a batch
+        if _interrupted:
+            raise KeyboardInterrupt from exc
         done, status = Done(), FAILED
         message = f"{task.key}: internal error ({type(exc).__name__}: {exc})"
         detail = traceback.format_exc()

@@ -326,3 +326,28 @@ def test_interrupt_mid_batch_leaves_no_partial_file_and_a_rerun_finishes(tmp_pat
     assert len(list(out.glob("*.wav"))) == n
     _no_partials(out)
     assert _hashes(src) == before
+
+
+def test_interrupting_a_long_file_mid_stream_leaves_nothing_and_a_rerun_finishes(tmp_path):
+    # The block-wise path writes a scratch file and then the output's temp file; both must go.
+    src = tmp_path / "in"
+    rng = np.random.default_rng(3)
+    tone = np.tile(harmonic_tone(140.0, 1.0), 40)
+    write(src / "long.wav", (tone + 0.05 * rng.standard_normal(len(tone)) + 0.03).astype(np.float32))
+    before = _hashes(src)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "msar.cli.main", "repair", str(src), str(out), "--block-seconds", "1"]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out.exists() and list(out.glob(".*.part"))):
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert not (out / "long.wav").exists()
+    _no_partials(out)
+    rerun = subprocess.run(args + ["-q"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sf.info(str(out / "long.wav")).frames == len(tone)
+    _no_partials(out)
+    assert _hashes(src) == before
