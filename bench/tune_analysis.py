@@ -25,7 +25,7 @@ Per file it runs :func:`dsp.analysis.analyze` and reports:
    per-file outcomes without rerunning anything: the mean PESQ-wb and Q per damage type that the
    rule would give.
 
-    python bench/tune_analysis.py [--files 16] [--out reports/analysis-tuning.md] [--jobs 2]
+    python bench/tune_analysis.py [--files 16] [--confirm-seed 11] [--out reports/analysis-tuning.md] [--jobs 2]
 
 Writes the markdown report and a CSV of every file's measurements next to it.
 """
@@ -43,6 +43,7 @@ import math  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -276,11 +277,102 @@ def sweep_rows(rows: list[dict], label: str, rules: list[tuple[str, object]]) ->
     return lines
 
 
-def report(rows: list[dict], args, elapsed: float) -> str:
+def _denoise_rule(T, s_lo, s_hi=1.0, A=0.0, bw=0.0):
+    """Neural stage when the SNR reads below ``T`` (or the bandwidth below ``bw``), at strength
+    ``s_hi`` below ``A`` dB and ``s_lo`` above: the per-file outcome and whether it fired."""
+    def pick(r):
+        a = r["analysis"]
+        fire = a.snr_db < T or a.bandwidth_hz < min(bw, 0.85 * SR / 2)
+        if not fire:
+            return r["unprocessed"], False
+        return r[f"denoise@{(s_hi if a.snr_db < A else s_lo):g}"], True
+    return pick
+
+
+def denoise_rules(t: Thresholds) -> list[tuple[str, object]]:
+    rule = _denoise_rule
+    rules = [("never", rule(-math.inf, 1.0))]
+    rules += [(f"SNR < {T} dB or bandwidth < 6 kHz, strength 1 (before)" if T == 15 else
+               f"SNR < {T} dB or bandwidth < 6 kHz, strength 1", rule(T, 1.0, bw=6000.0)) for T in (15, 20)]
+    rules += [(f"SNR < {T} dB, strength {s:g}", rule(T, s)) for s in STRENGTHS for T in (10, 15, 20, 25)]
+    rules += [(f"SNR < {T} dB, strength 1 below {A} dB, {s:g} above"
+               + (" (chosen)" if (T, A, s) == (t.snr_db, t.snr_full_strength_db, t.mild_strength) else ""),
+               rule(T, s, 1.0, A))
+              for A in (5, 8) for s in (0.5, 0.75) for T in (20, 22, 25)]
+    rules += [("oracle ceiling: every file with noise ≤ 20 dB at strength 1, no other",
+               lambda r: ((r["denoise@1"], True) if "denoise" in r["truth"].split() else (r["unprocessed"], False)))]
+    return rules
+
+
+def hum_rule(T: float):
+    """Hum removal when the measured hum is louder than ``T`` dB."""
+    return lambda r: ((r["hum"], True) if r["analysis"].hum_hz is not None and r["analysis"].hum_level_db > T
+                      else (r["unprocessed"], False))
+
+
+def dc_rule(T: float):
+    """DC removal when the offset exceeds ``T``."""
+    return lambda r: ((r["dc"], True) if abs(r["analysis"].dc_offset) > T else (r["unprocessed"], False))
+
+
+def hum_rules(t: Thresholds) -> list[tuple[str, object]]:
+    rule = hum_rule
+    return [(f"{T:g} dB" + (" (chosen)" if T == t.hum_level_db else "")
+             + (" (before)" if T == BEFORE_THRESHOLDS.hum_level_db else ""), rule(T))
+            for T in (-45, -35, -30, -25, -22, -20, -18, -16, -14)] + [("never", rule(math.inf))]
+
+
+def dc_rules(t: Thresholds) -> list[tuple[str, object]]:
+    rule = dc_rule
+    return [(f"{T:g}" + (" (chosen)" if T == t.dc_offset else "")
+             + (" (before)" if T == BEFORE_THRESHOLDS.dc_offset else ""), rule(T))
+            for T in (0.003, 0.005, 0.008, 0.01, 0.015, 0.02)]
+
+
+def second_draw(rows: list[dict], rows2: list[dict], seed2: int) -> list[str]:
+    """The same checks on a second, independent draw of the damage (another seed): the chosen
+    values against the best alternative of each sweep, and the whole pipeline."""
+    t = Thresholds()
+    lines = [f"## Check on a second draw (seed {seed2})", "",
+             f"The same {len({r['clip'] for r in rows2})} valid-split clips damaged again with seed {seed2} "
+             "(other noise recordings, SNRs, hum levels, gap positions); nothing was chosen on it. Mean over the "
+             "11 benchmark types, PESQ-wb / Q.", "",
+             "| decision | draw | chosen | best alternative by PESQ-wb | best alternative by Q |",
+             "|---|---|---|---|---|"]
+    for label, rules in (("neural stage", denoise_rules(t)), ("hum", hum_rules(t)), ("DC", dc_rules(t))):
+        rules = [r for r in rules if not r[0].startswith("oracle")]
+        for name, rs in (("tuning", rows), (f"seed {seed2}", rows2)):
+            scored = [(n, overall(rs, lambda r, pick=pick: pick(r)[0])) for n, pick in rules]
+            ch = next(v for n, v in scored if "(chosen)" in n)
+            bp = max(scored, key=lambda nv: nv[1][0])
+            bq = min(scored, key=lambda nv: nv[1][1])
+            lines.append(f"| {label} | {name} | {f(ch[0], 4)} / {f(ch[1], 4)} | {bp[0]}: {f(bp[1][0], 4)} / "
+                         f"{f(bp[1][1], 4)} | {bq[0]}: {f(bq[1][0], 4)} / {f(bq[1][1], 4)} |")
+    lines += ["", "| whole pipeline | input | before | after | clean clips, lowest PESQ-wb vs input (before → after) |",
+              "|---|---:|---:|---:|---:|"]
+    for name, rs in (("tuning", rows), (f"seed {seed2}", rows2)):
+        u = overall(rs, lambda r: r["unprocessed"])
+        pb = overall(rs, lambda r: r["pipeline_before"])
+        pa = overall(rs, lambda r: r["pipeline"])
+        cb = min(r["pipeline_before"]["pesq_vs_input"] for r in rs if r["damage"] == "clean")
+        ca = min(r["pipeline"]["pesq_vs_input"] for r in rs if r["damage"] == "clean")
+        lines.append(f"| {name} | {f(u[0], 4)} / {f(u[1], 4)} | {f(pb[0], 4)} / {f(pb[1], 4)} | "
+                     f"{f(pa[0], 4)} / {f(pa[1], 4)} | {f(cb)} → {f(ca)} |")
+    gaps = [(sum(r["gaps@10"][1] for r in rs), sum(r["gaps@2"][1] for r in rs), sum(r["gaps@2"][0] for r in rs),
+             sum(r["gaps@10"][0] for r in rs)) for rs in (rows, rows2)]
+    lines += ["", "Dropouts, natural pauses reported with a 10 ms / 2 ms context: "
+              + "; ".join(f"{name} {g[0]} / {g[1]} (injected gaps found {g[3]} / {g[2]})"
+                          for name, g in zip(("tuning", f"seed {seed2}"), gaps)) + ".", ""]
+    return lines
+
+
+def report(rows: list[dict], args, elapsed: float, rows2: list[dict] | None = None) -> str:
     t = Thresholds()
     have = "pipeline" in rows[0]
     lines = ["# Analysis thresholds of `msar repair`, tuned on the valid split", "",
-             f"Made by `bench/tune_analysis.py` (`python bench/tune_analysis.py --files {args.files}`, "
+             f"Made by `bench/tune_analysis.py` (`python bench/tune_analysis.py --files {args.files}"
+             + (f" --confirm-seed {args.confirm_seed}" if getattr(args, "confirm_seed", None) is not None else "")
+             + "`, "
              f"{elapsed / 60:.0f} min on the shared 2-core machine): {len({r['clip'] for r in rows})} clips of about "
              f"{args.seconds:g} s from the {len({r['clip'].split('_', 1)[1] for r in rows})} speakers of the corpus "
              "**valid** split (the benchmark uses the test split; nothing here looked at it), each damaged "
@@ -301,8 +393,6 @@ def report(rows: list[dict], args, elapsed: float) -> str:
              "section runs the whole pipeline (all stages, the default model) before and after.", ""]
 
     lines += ["## Detection per stage", ""] + detection_table(rows) + [""]
-    from collections import Counter
-
     def by_type(key, t, want_fire):
         c = Counter(r["damage"] for r in rows if ("denoise" in indicated(r, t, key)) == want_fire
                     and ("denoise" in r["truth"].split()) != want_fire)
@@ -358,26 +448,7 @@ def report(rows: list[dict], args, elapsed: float) -> str:
     if "unprocessed" not in rows[0]:
         return "\n".join(lines)
 
-    # Denoise rule.
-    def rule(T, s_lo, s_hi=1.0, A=0.0, bw=0.0):
-        def pick(r):
-            a = r["analysis"]
-            fire = a.snr_db < T or a.bandwidth_hz < min(bw, 0.85 * SR / 2)
-            if not fire:
-                return r["unprocessed"], False
-            return r[f"denoise@{(s_hi if a.snr_db < A else s_lo):g}"], True
-        return pick
-
-    rules = [("never", rule(-math.inf, 1.0))]
-    rules += [(f"SNR < {T} dB or bandwidth < 6 kHz, strength 1 (before)" if T == 15 else
-               f"SNR < {T} dB or bandwidth < 6 kHz, strength 1", rule(T, 1.0, bw=6000.0)) for T in (15, 20)]
-    rules += [(f"SNR < {T} dB, strength {s:g}", rule(T, s)) for s in STRENGTHS for T in (10, 15, 20, 25)]
-    rules += [(f"SNR < {T} dB, strength 1 below {A} dB, {s:g} above"
-               + (" (chosen)" if (T, A, s) == (t.snr_db, t.snr_full_strength_db, t.mild_strength) else ""),
-               rule(T, s, 1.0, A))
-              for A in (5, 8) for s in (0.5, 0.75) for T in (20, 22, 25)]
-    rules += [("oracle ceiling: every file with noise ≤ 20 dB at strength 1, no other",
-               lambda r: ((r["denoise@1"], True) if "denoise" in r["truth"].split() else (r["unprocessed"], False)))]
+    rules = denoise_rules(t)
     chosen = f"SNR < {t.snr_db:g} dB, strength 1 below {t.snr_full_strength_db:g} dB, {t.mild_strength:g} above"
     lines += ["## Neural stage: when, and how strong", "",
               f"Chosen: **{chosen}**, no bandwidth trigger.", ""]
@@ -395,30 +466,19 @@ def report(rows: list[dict], args, elapsed: float) -> str:
                   "model's, not the thresholds'.", ""]
 
     # Hum.
-    def hum_rule(T):
-        return lambda r: ((r["hum"], True) if r["analysis"].hum_hz is not None and r["analysis"].hum_level_db > T
-                          else (r["unprocessed"], False))
     lines += ["## Hum: level from which it is removed", "",
               "Several clean valid-split speakers carry mains hum of their own (measured −44 to −22 dB), and the "
               "notch comb also takes the voice's energy at the partials (≈ −18 dB of change on some clean "
               "clips, and tones ringing into pauses that the pitch tracker follows): removing hum is scored "
               "against a reference that has it.", ""]
-    lines += sweep_rows(rows, "remove hum louder than", [(f"{T:g} dB" + (" (chosen)" if T == t.hum_level_db else "")
-                                                         + (" (before)" if T == BEFORE_THRESHOLDS.hum_level_db else ""),
-                                                         hum_rule(T))
-                                                        for T in (-45, -35, -30, -25, -22, -20, -18, -16, -14)]
-                        + [("never", hum_rule(math.inf))])
+    lines += sweep_rows(rows, "remove hum louder than", hum_rules(t))
     ht = {T: overall(rows, lambda r: hum_rule(T)(r)[0])[3]["hum"] for T in (-45, -18, math.inf)}
     lines += ["", "Hum type alone (PESQ-wb / Q): " + ", ".join(
         f"{'never' if T == math.inf else f'{T:g} dB'} {f(v[0])} / {f(v[1], 4)}" for T, v in ht.items()) + ".", ""]
 
     # DC.
-    def dc_rule(T):
-        return lambda r: ((r["dc"], True) if abs(r["analysis"].dc_offset) > T else (r["unprocessed"], False))
     lines += ["## DC: offset from which it is removed", ""]
-    lines += sweep_rows(rows, "remove DC above", [(f"{T:g}" + (" (chosen)" if T == t.dc_offset else "")
-                                                   + (" (before)" if T == BEFORE_THRESHOLDS.dc_offset else ""), dc_rule(T))
-                                                  for T in (0.003, 0.005, 0.008, 0.01, 0.015, 0.02)])
+    lines += sweep_rows(rows, "remove DC above", dc_rules(t))
     dct = {T: overall(rows, lambda r: dc_rule(T)(r)[0])[3] for T in (0.003, 0.01)}
     lines += ["", f"DC type (0.005–0.05) PESQ-wb: {f(dct[0.003]['dc'][0])} (0.003) vs {f(dct[0.01]['dc'][0])} (0.01); "
                   f"clean clips {f(dct[0.003]['clean'][0])} vs {f(dct[0.01]['clean'][0])} (two clean clips of one "
@@ -433,7 +493,6 @@ def report(rows: list[dict], args, elapsed: float) -> str:
         pb = overall(rows, lambda r: r["pipeline_before"])
         pa = overall(rows, lambda r: r["pipeline"])
         for d in DAMAGES:
-            from collections import Counter
             c = Counter(st for r in rows if r["damage"] == d for st in (r["pipeline"]["stages"].split() or ["none"]))
             lines.append(f"| {d} | {f(p_never[3][d][0])} / {f(p_never[3][d][1], 4)} | {f(pb[3][d][0])} / {f(pb[3][d][1], 4)} "
                          f"| {f(pa[3][d][0])} / {f(pa[3][d][1], 4)} | " + ", ".join(f"{k} {v}" for k, v in c.most_common()) + " |")
@@ -444,6 +503,8 @@ def report(rows: list[dict], args, elapsed: float) -> str:
         ca = [r["pipeline"]["pesq_vs_input"] for r in rows if r["damage"] == "clean"]
         lines += ["", f"Clean clips, PESQ-wb of the output against the input: before mean {mean(cb):.3f}, lowest "
                       f"{min(cb):.3f}; after mean {mean(ca):.3f}, lowest {min(ca):.3f} (target: ≥ 4.3 on every file).", ""]
+    if rows2 is not None and "pipeline" in rows2[0]:
+        lines += second_draw(rows, rows2, args.confirm_seed)
     return "\n".join(lines)
 
 
@@ -473,6 +534,26 @@ def build(args) -> tuple[list[dict], float]:
     return rows, elapsed
 
 
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """One row per file: damage, clip, ground truth, the analysis' measurements, the stages the
+    thresholds before and after indicate, and each scored outcome (PESQ-wb and Q)."""
+    out = []
+    for r in rows:
+        row = {k: v for k, v in r.items() if not isinstance(v, (dict, tuple)) and k not in ("analysis", "analysis_before")}
+        row["indicated_before"] = " ".join(sorted(indicated(r, BEFORE_THRESHOLDS, "analysis_before")))
+        row["indicated_after"] = " ".join(sorted(indicated(r)))
+        for k, v in r.items():
+            if isinstance(v, dict):
+                row[f"{k}_pesq"], row[f"{k}_q"] = v["pesq"], v["q"]
+        out.append(row)
+    cols = list(dict.fromkeys(k for row in out for k in row))
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for row in out:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=16, help="clean clips (default 16: two per valid speaker)")
@@ -485,11 +566,20 @@ def main() -> None:
     ap.add_argument("--no-outcomes", action="store_true", help="analysis only (fast)")
     ap.add_argument("--cache", default=None, help="pickle of the measurements, reused when present")
     ap.add_argument("--refresh", action="store_true", help="recompute even when --cache exists")
+    ap.add_argument("--confirm-seed", type=int, default=None,
+                    help="also run the checks on a second draw of the damage with this seed (nothing is chosen on it)")
+    ap.add_argument("--confirm-cache", default=None, help="pickle for the second draw, reused when present")
     ap.add_argument("--out", default="reports/analysis-tuning.md")
     args = ap.parse_args()
     rows, elapsed = build(args)
-    text = report(rows, args, elapsed)
+    rows2 = None
+    if args.confirm_seed is not None:
+        rows2, elapsed2 = build(argparse.Namespace(**{**vars(args), "seed": args.confirm_seed,
+                                                      "cache": args.confirm_cache}))
+        elapsed += elapsed2
+    text = report(rows, args, elapsed, rows2)
     Path(args.out).write_text(text)
+    write_csv(Path(args.out).with_suffix(".csv"), rows)
     print(text)
 
 
