@@ -385,6 +385,56 @@ class AtomicWriter:
                 pass
 
 
+class ScratchFile:
+    """A 32-bit float Wave64 file beside output ``beside``, for audio between two passes over a
+    long file: named like ``beside``'s temporary files, so :func:`remove_partial` clears it after
+    a killed run, and deleted when the ``with`` block ends, however it ends.
+
+    Inside the block: :meth:`write` blocks, :meth:`finish_writing`, then read :attr:`path`.
+    """
+
+    def __init__(self, beside: str | os.PathLike, sr: int, channels: int):
+        self.beside, self.sr, self.channels = Path(beside), sr, channels
+        self.path: str | None = None
+        self._file: sf.SoundFile | None = None
+
+    def __enter__(self) -> "ScratchFile":
+        # Not clearing stale files: the output's own temporary file already exists beside it.
+        self.path = temp_path_for(self.beside, clear_stale=False)
+        try:
+            self._file = sf.SoundFile(self.path, "w", samplerate=self.sr, channels=self.channels,
+                                      format="W64", subtype="FLOAT")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        try:
+            self._file.write(np.ascontiguousarray(block, dtype=np.float32))
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise MsarError(f"{self.beside}: cannot write scratch audio ({_write_failure(exc)})") from None
+
+    def finish_writing(self) -> None:
+        try:
+            self._file.close()
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise MsarError(f"{self.beside}: cannot write scratch audio ({_write_failure(exc)})") from None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if self._file is not None and not self._file.closed:
+                self._file.close()
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            pass
+        if self.path:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+        return False
+
+
 def format_like(path: str | os.PathLike, like: AudioInfo) -> tuple[str, str]:
     """``(format, subtype)`` for writing ``path`` (or stdout) like the input ``like``: the input's
     format and subtype when the output's extension allows it, else that format's default."""

@@ -276,3 +276,15 @@ def test_block_scoring_equals_whole_file_scoring(tmp_path, speech, rng, align):
         assert blocks["si_sdr"] == pytest.approx(whole["si_sdr"], abs=0.5)
     # score_files itself takes the block path for files longer than block_s
     assert score_files(str(ref), str(out), dataclasses.replace(params, block_s=4.0))[0] == blocks
+
+
+def test_scratch_file_is_cleared_like_a_temporary_output(tmp_path):
+    dst = tmp_path / "out.wav"
+    with audio.ScratchFile(dst, 16000, 2) as scratch:
+        scratch.write(np.zeros((100, 2), np.float32))
+        scratch.finish_writing()
+        assert sf.info(scratch.path).frames == 100
+        assert audio.temp_path_for(dst, clear_stale=False)  # a second temporary file beside it
+        audio.remove_partial(dst)  # what the runner does for an interrupted output
+        assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []

@@ -21,7 +21,6 @@ up to the chunk edges (tested: block output vs one-shot output on the same file)
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -47,8 +46,6 @@ class NeuralStream(Protocol):
 
     def flush(self) -> np.ndarray: ...
 
-#: Scratch format between passes 2 and 3: 32-bit float in Sony Wave64 (no 4 GB limit).
-SCRATCH_FORMAT, SCRATCH_SUBTYPE = "W64", "FLOAT"
 
 
 @dataclass(frozen=True)
@@ -115,19 +112,16 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
 
     fmt, subtype = audio.format_like(dst, info)
     with audio.AtomicWriter(dst, sr, n_ch, fmt, subtype) as out:
-        scratch = None
-        try:
-            source, peak, meter = src, None, None
-            if todo:
-                scratch = audio.temp_path_for(dst, clear_stale=False)
+        if todo:
+            # Between passes 2 and 3 the audio waits in a float scratch file beside the output.
+            with audio.ScratchFile(dst, sr, n_ch) as scratch:
                 peak, meter = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
                                           denoise, a.denoise_strength(params.thresholds), records)
-                source = scratch
-            guard_out = _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records,
-                                run_guard, changed=bool(todo))
-        finally:
-            if scratch is not None:
-                os.unlink(scratch)
+                guard_out = _finish(scratch.path, out, sr, n_ch, bf, params, subtype, peak, meter, records,
+                                    run_guard, changed=True)
+        else:
+            guard_out = _finish(src, out, sr, n_ch, bf, params, subtype, None, None, records,
+                                run_guard, changed=False)
     guard = None
     if run_guard and guard_out is None:
         guard = GuardResult(1.0, 1.0, False, "")  # nothing changed: the contours are the input's
@@ -140,7 +134,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
     return RepairResult(None, a, tuple(records[s] for s in STAGES), guard)
 
 
-def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records):
+def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records):
     """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``; the neural stage's
     output mixed with its input by ``factor`` (as ``pipeline.scaled_denoise``). Returns the
     repaired signal's sample peak and (with a LUFS target) its loudness meter."""
@@ -160,32 +154,32 @@ def _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, hum_hz, denois
             waiting[:] = [before[len(out):]]
         return out
 
-    with audio.AtomicWriter(scratch, sr, n_ch, SCRATCH_FORMAT, SCRATCH_SUBTYPE) as f:
-        def put(own: np.ndarray) -> None:
-            nonlocal peak
-            if own.size:
-                peak = max(peak, float(np.max(np.abs(own))))
-                if meter is not None:
-                    meter.update(own)
-                f.write(np.ascontiguousarray(own, dtype=np.float32))
+    def put(own: np.ndarray) -> None:
+        nonlocal peak
+        if own.size:
+            peak = max(peak, float(np.max(np.abs(own))))
+            if meter is not None:
+                meter.update(own)
+            scratch.write(own)
 
-        for c in chunks(audio.read_blocks(src, bf), bf, margin):
-            x = c.data
-            y = x
-            for stage in local:
-                t0 = time.perf_counter()
-                out = apply_stage(stage, y, x, sr, params, hum_hz, None)
-                changes[stage].add(y[c.lead:c.lead + c.n], out[c.lead:c.lead + c.n], time.perf_counter() - t0)
-                y = out
-            own = y[c.lead:c.lead + c.n]
-            if stream is not None:
-                waiting.append(own)
-                t0 = time.perf_counter()
-                own = neural(stream.process(own), time.perf_counter() - t0)
-            put(own)
-        if stream is not None:
+    for c in chunks(audio.read_blocks(src, bf), bf, margin):
+        x = c.data
+        y = x
+        for stage in local:
             t0 = time.perf_counter()
-            put(neural(stream.flush(), time.perf_counter() - t0))
+            out = apply_stage(stage, y, x, sr, params, hum_hz, None)
+            changes[stage].add(y[c.lead:c.lead + c.n], out[c.lead:c.lead + c.n], time.perf_counter() - t0)
+            y = out
+        own = y[c.lead:c.lead + c.n]
+        if stream is not None:
+            waiting.append(own)
+            t0 = time.perf_counter()
+            own = neural(stream.process(own), time.perf_counter() - t0)
+        put(own)
+    if stream is not None:
+        t0 = time.perf_counter()
+        put(neural(stream.flush(), time.perf_counter() - t0))
+    scratch.finish_writing()
     for stage, reason in todo:
         ch = changes[stage]
         records[stage] = StageRecord(stage, "applied", reason, round(ch.seconds, 4), ch.db())
