@@ -31,11 +31,17 @@ def _save(fig, path: str) -> None:
 
 
 def contours(ref_path: str, out_path: str, params: ScoreParams, path: str) -> None:
-    """Pitch (top) and loudness (bottom) contours of one reference/output pair."""
+    """Pitch (top) and loudness (bottom) contours of one reference/output pair; of a long file
+    (over ``params.block_s``), its first ``block_s`` seconds, so memory stays bounded."""
     plt = _figure()
-    ref, ref_info = audio.read(ref_path)
-    out, out_info = audio.read(out_path)
+    ref_info, out_info = audio.info(ref_path), audio.info(out_path)
+    # The first block of each file is the whole of a short one.
+    ref = next(audio.read_blocks(ref_path, max(1, int(params.block_s * ref_info.sr))))
+    out = next(audio.read_blocks(out_path, max(1, int(params.block_s * out_info.sr))))
     pair = make_pair(ref, ref_info.sr, out, out_info.sr, params.align)
+    shown = len(pair.ref) / pair.sr
+    if max(ref_info.duration_s, out_info.duration_s) > params.block_s:
+        ref_path = f"{ref_path} (first {shown:.0f} s)"
     fig, (ax_p, ax_l) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     for signal, label in ((pair.ref, "reference"), (pair.out, "output")):
         f0 = f0_contour(signal, pair.sr, params.f0_method)
