@@ -322,12 +322,20 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     for s in systems:
         card = model_card(s) if s != UNPROCESSED else {}
         tr = card.get("training", {})
-        trained = (f"{tr.get('steps', '?')} steps, {tr.get('minutes', '?')} min, "
+        trained = (f"weights of step {tr.get('steps', '?')} ({tr.get('minutes', '?')} min), "
                    f"{tr.get('data', {}).get('speakers', '?')} spk, {card.get('parameters', 0) / 1000:.0f} k params"
                    if card else "—")
         label = f"{s} (default)" if s == DEFAULT_MODEL else ("unprocessed input" if s == UNPROCESSED else s)
         L.append(f"| {label} | " + " | ".join(fmt(table[s][m], DIGITS[m]) for m in ALL_METRICS)
                  + f" | {denoise_share(rows, s, damages) if s != UNPROCESSED else '—'} | {trained} |")
+    L.append("")
+    L.append("How each model was trained (its sidecar's `training.note`; the step is that of the exported, "
+             "best-validation checkpoint):")
+    L.append("")
+    for s in systems:
+        note = model_card(s).get("training", {}).get("note") if s != UNPROCESSED else None
+        if note:
+            L.append(f"- `{s}`: {note}")
     L.append("")
     L.append("The seed's README claims (no code, data or measurement behind them):")
     L.append("")
