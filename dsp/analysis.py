@@ -550,7 +550,8 @@ class Analysis:
         return out
 
 
-def analyze(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams()) -> Analysis:
+def analyze(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams(),
+            contours: bool = True) -> Analysis:
     """Measure the damage of one recording (see :class:`Analysis`); ``x`` is left unchanged.
 
     Parameters
@@ -558,6 +559,9 @@ def analyze(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams()) -
     x : float audio, 1-D or ``(n_samples, n_channels)``, full scale ±1.
     sr : sample rate in Hz.
     params : measurement settings. Default: ``AnalysisParams()``.
+    contours : measure the pitch and loudness contours and the integrated loudness (the
+        costliest part: WORLD F0). False leaves them empty / NaN, for a caller that streams
+        them itself (``dsp.analysis_blocks``).
     """
     x2 = as_2d(np.asarray(x, dtype=np.float64))
     n, n_ch = x2.shape
@@ -582,7 +586,7 @@ def analyze(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams()) -
     p_mono = float(np.mean(mono**2)) if n else 0.0
     bandwidth = estimate_bandwidth(power, freqs, params)
 
-    f0 = f0_contour(x2, sr, params.f0_method, FRAME_PERIOD_MS)
+    f0 = f0_contour(x2, sr, params.f0_method, FRAME_PERIOD_MS) if contours else np.zeros(0)
     voiced = f0[f0 > 0]
     return Analysis(
         sr=int(sr), n_channels=n_ch, duration_s=n / sr,
@@ -594,8 +598,8 @@ def analyze(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams()) -
         hum_hz=hum.freq_hz, hum_level_db=hum.level_db, hum_harmonics=hum.harmonics,
         dropout_count=len(drops), dropout_total_s=sum(e - s for s, e in drops) / sr, dropouts=drops,
         snr_db=snr, noise_floor_dbfs=_db(noise_share * p_mono) if math.isfinite(noise_share) else float("nan"),
-        bandwidth_hz=bandwidth, loudness_lufs=integrated_loudness(x2, sr),
+        bandwidth_hz=bandwidth, loudness_lufs=integrated_loudness(x2, sr) if contours else float("nan"),
         voiced_fraction=float(len(voiced) / len(f0)) if len(f0) else 0.0,
         f0_median_hz=float(np.median(voiced)) if len(voiced) else float("nan"),
-        f0_hz=f0, loudness=loudness_contour(x2, sr),
+        f0_hz=f0, loudness=loudness_contour(x2, sr) if contours else np.zeros(0),
     )

@@ -18,7 +18,6 @@ own peak, so a clipped file is found in the blocks where the clipping is.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Iterable
 
 import numpy as np
@@ -35,9 +34,6 @@ MERGED_FIELDS = frozenset({
     "hum_hz", "hum_level_db", "hum_harmonics", "dropout_count", "dropout_total_s", "dropouts",
     "snr_db", "noise_floor_dbfs", "bandwidth_hz", "loudness_lufs", "voiced_fraction",
     "f0_median_hz", "f0_hz", "loudness"})
-
-
-_EMPTY = np.zeros(0)
 
 
 def _weighted_median(values: list[float], weights: list[float]) -> float:
@@ -68,8 +64,8 @@ def analyze_blocks(blocks: Iterable[np.ndarray], sr: int, params: AnalysisParams
         meter.update(b)
         loudness_frames.append(contour.update(b))
         f0_frames.append(f0.update(b))
-        # The block's own contours are not needed (the streamed ones above are): drop them.
-        parts.append(replace(analyze(b, sr, params), f0_hz=_EMPTY, loudness=_EMPTY))
+        # The contours and loudness are streamed above, not measured per block.
+        parts.append(analyze(b, sr, params, contours=False))
         offsets.append(n)
         mono = b.mean(axis=1, dtype=np.float64)
         mono_power.append(float(np.mean((mono - mono.mean()) ** 2)))
@@ -97,7 +93,7 @@ def merge(parts: list[Analysis], offsets: list[int], mono_power: list[float], lo
     clipped = np.sum([np.array(p.clipped_fraction_per_channel) * wi for p, wi in zip(parts, w)], axis=0)
     worst = int(np.argmax(clipped))
     clip_parts = [p for p in parts if p.clipped_fraction_per_channel[worst] > 0] or parts
-    audible = [i for i, p in enumerate(parts) if math.isfinite(p.loudness_lufs) or mono_power[i] > 1e-10]
+    audible = [i for i, p in enumerate(parts) if mono_power[i] > 1e-10]
 
     # Hum: a stationary line shows in most blocks; a block without it (a pause filled with
     # other noise, a cut) does not veto it, but a few blocks with it do not make a hum file.
