@@ -197,9 +197,11 @@ def trained_texts(index: list[dict], rows: dict) -> dict[str, set[str]]:
     return out
 
 
-def heldout_texts(index: list[dict], rows: dict, n_en: int) -> tuple[list[str], dict[str, list[str]]]:
+def heldout_texts(index: list[dict], rows: dict, n_en: int, seen: dict[str, set[str]]) -> tuple[list[str], dict[str, list[str]]]:
     """(English held-out texts of >= 3 words, up to ``n_en``, every English system speaks them;
-    each non-English speaker's own held-out texts)."""
+    each non-English speaker's own held-out texts). A recording is held out for its own voice only
+    and the corpus' prompts repeat across voices, so the English texts are taken in order of how
+    few English voices were trained on them (then by length, shortest first)."""
     en, per = [], defaultdict(list)
     for r in index:
         if r["split"] == "train" or r["id"] not in rows:
@@ -210,9 +212,9 @@ def heldout_texts(index: list[dict], rows: dict, n_en: int) -> tuple[list[str], 
                 en.append(t)
         else:
             per[r["speaker"]].append(t)
-    en.sort(key=lambda t: (len(t), t))
-    step = max(1, len(en) // max(n_en, 1))
-    return en[::step][:n_en], dict(per)
+    en_spk = {r["speaker"] for r in index if r["language"] == "en"}
+    en.sort(key=lambda t: (sum(t in seen.get(s, ()) for s in en_spk), len(t), t))
+    return en[:n_en], dict(per)
 
 
 def real_recordings(index: list[dict], rows: dict, corpus: Path, speakers: list[str], n: int) -> dict[str, list[Path]]:
@@ -403,7 +405,7 @@ def main(argv=None) -> int:
     prep = args.prep or next((c for c in cands if (c / "index.json").exists()), cands[0])
     index, rows = split_index(prep), corpus_rows(args.corpus)
     seen = trained_texts(index, rows)
-    en_held, other_held = heldout_texts(index, rows, args.heldout) if index and args.heldout else ([], {})
+    en_held, other_held = heldout_texts(index, rows, args.heldout, seen) if index and args.heldout else ([], {})
     notes = []
     if not index:
         notes.append(f"no training split at {prep} (run `make train-synth`'s prepare step): held-out sets skipped")
@@ -438,9 +440,9 @@ def main(argv=None) -> int:
                 utts.append(Utt(sy.name, set_, i, text, 0.0, 0.0, {"error": f"{type(e).__name__}: {e}"}))
                 continue
             u = Utt(sy.name, set_, i, text, len(y) / sr, cpu)
-            u.m["seen"] = int(sy.kind == "msar" and text.strip() in seen.get(sy.speaker, ()))
             x = sc.prepare(y, sr)
             u.m = sc.score(x, text if sy.language == "en" else None, second_asr=set_ == "fixed")
+            u.m["seen"] = int(sy.kind == "msar" and text.strip() in seen.get(sy.speaker, ()))
             if args.keep:
                 args.keep.mkdir(parents=True, exist_ok=True)
                 audio.write(args.keep / f"{sy.name.replace(' ', '_')}_{set_}{i:02d}.wav", x, SR)
@@ -493,6 +495,9 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
             if w:
                 d[f"wer_{set_}"] = sum(u.m["edits"] for u in w) / sum(u.m["words"] for u in w)
                 d[f"seen_{set_}"] = sum(u.m.get("seen", 0) for u in w)
+                un = [u for u in w if not u.m.get("seen")]
+                if d[f"seen_{set_}"] and un:
+                    d[f"wer_{set_}_unseen"] = sum(u.m["edits"] for u in un) / sum(u.m["words"] for u in un)
         w = [u for u in us if "edits_ps" in u.m]
         if w:
             d["wer_ps_fixed"] = sum(u.m["edits_ps"] for u in w) / sum(u.m["words"] for u in w)
@@ -533,6 +538,13 @@ def write_csv(path: Path, utts: list[Utt]) -> None:
             w.writerow(r)
 
 
+def heldout_note(d: dict) -> str:
+    if not d.get("seen_heldout"):
+        return ""
+    un = d.get("wer_heldout_unseen")
+    return f" ({d['seen_heldout']} seen{'; unseen ' + fmt(un) if un is not None else ''})"
+
+
 def fmt(v, nd=3) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
@@ -552,7 +564,7 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
     a(f"Texts: {len(fixed)} fixed sentences (`{args.sentences.relative_to(ROOT) if args.sentences.is_relative_to(ROOT) else args.sentences}`: "
       f"numbers, dates, times, currency, units, abbreviations, questions) and {len(en_held)} English held-out "
       f"utterances of the synthesis split, spoken by every English system (each held out for the voice that recorded "
-      f"it; \"(N seen)\" counts those the voice itself was trained on); each non-English msar voice speaks its "
+      f"it; \"(N seen; unseen W)\" counts those the voice itself was trained on and gives its WER on the rest); each non-English msar voice speaks its "
       f"own held-out utterances ({', '.join(f'{k} {len(v)}' for k, v in sorted(other_held.items())) or 'none'}).")
     for n in notes:
         a(f"- Note: {n}")
@@ -574,7 +586,7 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
         if "wer_ps_fixed" in d:
             wf += f" ({fmt(d['wer_ps_fixed'])})"
         mos = lambda k: fmt(d.get(k), 2) + (f" ± {fmt(d.get(k + '_ci'), 2)}" if k in d else "")  # noqa: E731
-        a(f"| {sy.name} | {d['utts']}{' (+%d failed)' % d['failed'] if d['failed'] else ''} | {wf} | {fmt(d.get('wer_heldout'))}{' (%d seen)' % d['seen_heldout'] if d.get('seen_heldout') else ''} | "
+        a(f"| {sy.name} | {d['utts']}{' (+%d failed)' % d['failed'] if d['failed'] else ''} | {wf} | {fmt(d.get('wer_heldout'))}{heldout_note(d)} | "
           f"{mos('dnsmos_ovrl')} | {mos('dnsmos_sig')} | {mos('dnsmos_p808')} | {mos('distillmos')} | {fmt(d['xrt'], 1)} | {sy.note} |")
     a("")
     if cli and "error" not in cli:
