@@ -196,6 +196,11 @@ def shipped_repair_models() -> list[str]:
     return [entry.name for entry in registry.list_models(SHIPPED, task="repair")]
 
 
+def test_the_seeds_four_repair_variants_are_shipped():
+    # issue 5: base, improved, multispeaker and multispeaker-repair (the default), each runnable by name.
+    assert {"base", "improved", "multispeaker", "multispeaker-repair"} <= set(shipped_repair_models())
+
+
 @pytest.mark.parametrize("name", shipped_repair_models())
 def test_shipped_repair_model_is_small_and_passed_its_export_checks(name):
     path = registry.resolve(name, task="repair")
