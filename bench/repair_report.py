@@ -111,12 +111,12 @@ def run_system(name: str, work: Path, jobs: int, alone: bool = False) -> dict:
         out = work / "out" / tag
         report = work / f"repair-{tag}.csv"
         model_args = [] if name == DEFAULT_MODEL else ["--model", name]
-        stage_args = ["--stages", "denoise", "--force"] if alone else []
+        stage_args = ["--stages", "denoise", "--force", "--mode", "mask"] if alone else []
         proc = msar("repair", str(src), str(out), *model_args, *stage_args, "-j", str(jobs), "-q", "--overwrite",
                     "--report", str(report))
         info["repair_rc"] = proc.returncode
         info["repair_stderr"] = proc.stderr.strip().splitlines()[-3:]
-        stages = {r["path"]: r.get("stages_applied", "") for r in read_csv(report)}
+        stages = {r["path"]: (r.get("stages_applied", ""), r.get("mode", "") or "mask") for r in read_csv(report)}
     info["repair_s"] = time.perf_counter() - t0
     per_file = work / f"score-{name}{'-alone' if alone else ''}.csv"
     proc = msar("score", str(ref), str(out), "--metrics", ",".join(EXTRA), "--per-file", str(per_file),
@@ -128,7 +128,7 @@ def run_system(name: str, work: Path, jobs: int, alone: bool = False) -> dict:
     for r in read_csv(per_file):
         key = os.path.splitext(r["path"])[0]
         rows[key] = {"status": r["status"], "message": r.get("message", ""),
-                     "stages_applied": stages.get(r["path"], ""),
+                     "stages_applied": stages.get(r["path"], ("", ""))[0], "mode": stages.get(r["path"], ("", ""))[1],
                      **{m: as_float(r.get(m)) for m in ALL_METRICS}}
     info["rows"] = rows
     return info
@@ -163,10 +163,13 @@ def fmt(v: float, digits: int = 3) -> str:
 DIGITS = {"mse": 5, "cos_pitch": 3, "cos_loudness": 3, "q": 4, "pesq_wb": 2, "stoi": 3, "si_sdr": 1}
 
 
-def denoise_share(rows: list[dict], system: str, damages) -> str:
-    """Files of ``damages`` on which the neural stage ran, as "k/n"."""
+def denoise_share(rows: list[dict], system: str, damages, path: str = "mask") -> str:
+    """Files of ``damages`` on which the neural stage ran on ``path`` ("mask": the model under
+    test; "resynth": the resynthesis model ``--mode auto`` picks for band-limited input), as "k/n"."""
     sel = [r for r in rows if r["system"] == system and r["damage"] in damages and r["status"] == "ok"]
-    return f"{sum('denoise' in r['stages_applied'].split() for r in sel)}/{len(sel)}"
+    ran = [r for r in sel if "denoise" in r["stages_applied"].split()
+           and (r["mode"] == "mask") == (path == "mask")]
+    return f"{len(ran)}/{len(sel)}"
 
 
 # ----------------------------------------------------------------------------- charts
@@ -308,17 +311,19 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
              "`multispeaker-repair` as the default, without `--model`); `msar score` compared every output with "
              "the clean clip. Q = 0.5·MSE + 0.3·(1−CosSim pitch) + 0.2·(1−CosSim loudness), lower is better.")
     L.append("")
-    L.append("The neural stage runs only where the analysis asks for it (SNR below 15 dB or a reduced bandwidth), "
-             "so on damages it does not flag every model gives the same output; the `denoise ran` column counts "
-             "the files on which it did.")
+    L.append("The neural stage runs only where the analysis asks for it, and `msar repair`'s default `--mode auto` "
+             "sends band-limited input to the resynthesis model (`multispeaker-resynth`) instead of the mask model; "
+             "so wherever the mask model did not run, every variant gives the same output. `mask ran` counts the "
+             "files on which the variant under test ran, `resynth ran` those that took the resynthesis path.")
     L.append("")
     L.append("## The seed's table, measured")
     L.append("")
     L.append(f"Means over the {len(damages)} damage types (each type's mean over its files; the clean type is "
              "not included).")
     L.append("")
-    L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB | denoise ran | trained |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB | mask ran | resynth ran "
+             "| trained |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for s in systems:
         card = model_card(s) if s != UNPROCESSED else {}
         tr = card.get("training", {})
@@ -327,7 +332,8 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
                    if card else "—")
         label = f"{s} (default)" if s == DEFAULT_MODEL else ("unprocessed input" if s == UNPROCESSED else s)
         L.append(f"| {label} | " + " | ".join(fmt(table[s][m], DIGITS[m]) for m in ALL_METRICS)
-                 + f" | {denoise_share(rows, s, damages) if s != UNPROCESSED else '—'} | {trained} |")
+                 + f" | {denoise_share(rows, s, damages) if s != UNPROCESSED else '—'}"
+                 + f" | {denoise_share(rows, s, damages, 'resynth') if s != UNPROCESSED else '—'} | {trained} |")
     L.append("")
     L.append("How each model was trained (its sidecar's `training.note`; the step is that of the exported, "
              "best-validation checkpoint):")
@@ -346,7 +352,7 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     L.append("")
     L.append(f"Noise only ({', '.join(noise)}; what `base`, `improved` and `multispeaker` were trained for):")
     L.append("")
-    L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB | denoise ran |")
+    L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB | mask ran |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in systems:
         L.append(f"| {s} | " + " | ".join(fmt(noise_table[s][m], DIGITS[m]) for m in ALL_METRICS)
@@ -355,7 +361,8 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     alone_systems = list(dict.fromkeys(r["system"] for r in alone_rows))
     if alone_systems:
         both = rows + alone_rows
-        L.append("The networks alone (`msar repair --model NAME --stages denoise --force`: no analysis-driven "
+        L.append("The networks alone (`msar repair --model NAME --stages denoise --force --mode mask`: no "
+                 "analysis-driven "
                  f"stage choice, no DSP stages), on the same noise files ({', '.join(noise)}):")
         L.append("")
         L.append("| model | MSE | CosSim pitch | CosSim loudness | Q | PESQ-wb | STOI | SI-SDR dB |")
@@ -422,6 +429,11 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     return "\n".join(L), table
 
 
+def missing_row() -> dict:
+    return {"status": "missing", "message": "no score row", "stages_applied": "", "mode": "",
+            **{m: math.nan for m in ALL_METRICS}}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=6, help="clips per damage type (default 6, as make bench-repair)")
@@ -466,8 +478,7 @@ def main() -> int:
     for s in systems:
         for it in items:
             key = f"{it['damage']}/{it['clip']}"
-            r = runs[s]["rows"].get(key, {"status": "missing", "message": "no score row", "stages_applied": "",
-                                          **{m: math.nan for m in ALL_METRICS}})
+            r = runs[s]["rows"].get(key) or missing_row()
             rows.append({"system": s, "damage": it["damage"], "clip": it["clip"], "speaker": it["speaker"],
                          "duration_s": round(it["duration_s"], 3), **r})
     alone_rows = []
@@ -475,8 +486,7 @@ def main() -> int:
         for it in items:
             key = f"{it['damage']}/{it['clip']}"
             if it["damage"] in NOISE_DAMAGES:
-                r = run["rows"].get(key, {"status": "missing", "message": "no score row", "stages_applied": "",
-                                          **{m: math.nan for m in ALL_METRICS}})
+                r = run["rows"].get(key) or missing_row()
                 alone_rows.append({"system": f"{s} (network alone)", "damage": it["damage"], "clip": it["clip"],
                                    "speaker": it["speaker"], "duration_s": round(it["duration_s"], 3), **r})
     runs.update({f"{s} (network alone)": run for s, run in alone.items()})
@@ -488,7 +498,8 @@ def main() -> int:
                                           "(means over damage types)"))
     write_bytes(args.out.with_name("repair_q_terms.png"),
                 pie_chart(table, [p for p in PIE_MODELS if p in systems], "Q terms (α=0.5, β=0.3, γ=0.2)"))
-    cols = ["system", "damage", "clip", "speaker", "duration_s", "status", *ALL_METRICS, "stages_applied", "message"]
+    cols = ["system", "damage", "clip", "speaker", "duration_s", "status", *ALL_METRICS, "stages_applied", "mode",
+            "message"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
