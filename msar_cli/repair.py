@@ -53,7 +53,10 @@ def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str |
     from msar.onnx_models import resynth
 
     model_sr = resynth.load_model(resynth_model).card.sample_rate
-    if sr < model_sr:  # a narrowband file comes out at the model's rate, so the restored band fits in it
+    if sr < model_sr and mode == "auto":  # auto keeps every file's rate, and the restored band would not fit
+        return x, sr, a, mask_stage, {**extra, "mode": "mask", "mode_reason": f"{why}, but the file's {sr} Hz cannot "
+                                      f"hold the restored band (--mode resynth writes it at {model_sr} Hz)"}, params
+    if sr < model_sr:  # --mode resynth: a narrowband file comes out at the model's rate, so the restored band fits
         x, sr = audio.resample(x, sr, model_sr), model_sr
         a = analyze(x, sr, params.analysis)
         extra["out_sample_rate"] = sr

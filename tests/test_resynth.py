@@ -259,3 +259,24 @@ def test_band_limited_sentence_regains_its_upper_band(name):
     r_in = np.corrcoef(e_in[active], e_clean[active])[0, 1] if np.std(e_in[active]) > 1e-3 else 0.0
     # measured with the first shipped model: 0.36 (june), 0.71 (carlo); a 10-step model: 0.09 and 0.03 (and cos_pitch 0.84-0.86)
     assert r_out > r_in and r_out > 0.3, (r_out, r_in)
+
+
+def test_narrowband_file_keeps_its_rate_under_auto_and_widens_under_resynth(tiny_model, tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from msar.cli.main import cli
+
+    x8 = audio.resample(_speech(), SR, 8000)
+    audio.write(tmp_path / "call.wav", x8, 8000)
+    for mode, want_sr, want_path in (("auto", 8000, "mask"), ("resynth", SR, "hybrid")):
+        out, rep = tmp_path / f"{mode}.wav", tmp_path / f"{mode}.csv"
+        res = CliRunner().invoke(cli, ["repair", str(tmp_path / "call.wav"), str(out), "-q", "--mode", mode,
+                                       "--resynth-model", str(tiny_model), "--report", str(rep)])
+        assert res.exit_code == 0, res.output
+        row = next(csv.DictReader(open(rep)))
+        assert row["mode"] == want_path, row["mode_reason"]
+        y, info = audio.read(out)
+        assert info.sr == want_sr and abs(len(y) / info.sr - len(x8) / 8000) < 0.01
+    assert "cannot hold the restored band" in next(csv.DictReader(open(tmp_path / "auto.csv")))["mode_reason"]

@@ -38,6 +38,8 @@ def choose_path(a: Analysis, mode: str, params: ModeParams = ModeParams()) -> tu
     bw = a.bandwidth_hz
     if mode == "mask":
         return "mask", "--mode mask"
+    if bw <= 0 or a.voiced_fraction == 0:  # silence, DC, tones without pitch: no voice to rebuild
+        return "mask", "no voiced speech found: nothing to resynthesize"
     if bw < params.pure_below_hz:
         return "resynth", f"bandwidth {bw:.0f} Hz below {params.pure_below_hz:.0f}: too little band to keep"
     if mode == "resynth":
