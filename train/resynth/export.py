@@ -114,7 +114,8 @@ def export(ck: dict, name: str, out_dir: Path, note: str = "") -> dict:
         gold = {**feeds, **dict(zip(OUTPUTS, _torch(model, feeds)))}
         side = {"name": name, "task": "resynth", "format_version": FORMAT_VERSION, "model_version": "0.1.0",
                 "opset": OPSET, "sha256": sha256_of(path), "sample_rate": sr,
-                "frame_period_ms": fc["frame_period_ms"], "n_fft": fc["n_fft"], "n_mels": fc["n_mels"],
+                "frame_period_ms": fc["frame_period_ms"], "n_fft": fc["n_fft"],
+                "hop": int(round(sr * fc["frame_period_ms"] / 1000)), "n_mels": fc["n_mels"],
                 "lookahead_frames": fc["lookahead_frames"],
                 "f0_input": bool(fc.get("f0_input", False)), "n_sp": lay["sp"][1] - lay["sp"][0],
                 "feature_layout": lay, "vuv": "logit",
