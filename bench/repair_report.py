@@ -249,26 +249,47 @@ def model_card(name: str) -> dict:
         return {}
 
 
-def interpretation(table: dict, noise_table: dict, per_dmg: dict, systems: list[str], damages: list[str]) -> list[str]:
+def interpretation(table: dict, noise_table: dict, per_dmg: dict, systems: list[str], damages: list[str],
+                   rows: list[dict]) -> list[str]:
     """Sentences computed from the measured numbers (so they stay true when the report is rerun)."""
     models = [s for s in systems if s != UNPROCESSED]
     out = []
     if not models:
         return ["No model ran; only the unprocessed input was scored."]
     best_q = min(systems, key=lambda s: table[s]["q"])
-    best_p = max(systems, key=lambda s: table[s]["pesq_wb"] if np.isfinite(table[s]["pesq_wb"]) else -1)
     out.append(f"Over the {len(damages)} damage types, the lowest (best) mean Q is **{best_q}** "
-               f"({fmt(table[best_q]['q'], 4)}; unprocessed {fmt(table[UNPROCESSED]['q'], 4)}) and the highest mean "
-               f"PESQ-wb is **{best_p}** ({fmt(table[best_p]['pesq_wb'], 2)}; unprocessed "
-               f"{fmt(table[UNPROCESSED]['pesq_wb'], 2)}).")
+               f"({fmt(table[best_q]['q'], 4)}; unprocessed {fmt(table[UNPROCESSED]['q'], 4)}); mean PESQ-wb to three "
+               "decimals: " + ", ".join(f"{s} {fmt(table[s]['pesq_wb'], 3)}" for s in systems) + ".")
     seq = [s for s in MODELS if s in models]
     qs = [table[s]["q"] for s in seq]
     monotone = all(a > b for a, b in zip(qs, qs[1:]))
     out.append("The seed's ordering (each model better in Q than the one before it: "
                + " > ".join(seq) + ") " + ("**holds** in our measurement" if monotone else "**does not hold** in our "
                "measurement") + ": Q = " + ", ".join(f"{s} {fmt(table[s]['q'], 4)}" for s in seq) + ".")
+    steps_q = []
+    for a, b in zip(seq, seq[1:]):
+        qa = {(r["damage"], r["clip"]): r["q"] for r in rows if r["system"] == a and r["damage"] in damages}
+        d = np.array([r["q"] - qa[(r["damage"], r["clip"])] for r in rows if r["system"] == b
+                      and (r["damage"], r["clip"]) in qa])
+        d = d[np.isfinite(d)]
+        if d.size > 1:
+            steps_q.append(f"{a} → {b} {d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(d.size):.4f}")
+    if steps_q:
+        out.append("Change of Q from each variant to the next, mean ± standard error over the paired files: "
+                   + ", ".join(steps_q) + " (negative is an improvement; a change within about two standard "
+                   "errors of zero is not resolved by this many files).")
     out.append("On noise alone (" + ", ".join(NOISE_DAMAGES) + ", what the first three were trained for), PESQ-wb: "
                + ", ".join(f"{s} {fmt(noise_table[s]['pesq_wb'], 2)}" for s in systems) + ".")
+    ran = [denoise_share(rows, s, damages) for s in models]
+    out.append(f"The variants differ only in the mask model, and it ran on {ran[0]} of the damaged files "
+               + ("(the same files for every variant: the analysis before it does not depend on the model)"
+                  if len(set(ran)) == 1 else "(" + ", ".join(f"{s} {r}" for s, r in zip(models, ran)) + ")")
+               + "; elsewhere their outputs are identical, which is why the full-pipeline rows are close. "
+               "The networks-alone table compares the networks themselves.")
+    steps = {s: model_card(s).get("training", {}).get("steps") for s in models}
+    out.append("Their training budgets differ (steps of the exported weights: "
+               + ", ".join(f"{s} {steps[s]}" for s in models) + "), so each row measures a variant *and* "
+               "its training budget (the notes above).")
     beaten = {s: [d for d in damages if per_dmg[(s, d)]["q"] < per_dmg[(UNPROCESSED, d)]["q"]] for s in models}
     for s in models:
         worse = [d for d in damages if per_dmg[(s, d)]["pesq_wb"] < per_dmg[(UNPROCESSED, d)]["pesq_wb"] - 0.05]
@@ -396,16 +417,16 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     L.append("")
     L.append("Computed from the numbers above:")
     L.append("")
-    sentences = interpretation(table, noise_table, per_dmg, systems, damages)
+    sentences = interpretation(table, noise_table, per_dmg, systems, damages, rows)
     if alone_systems:
         both = rows + alone_rows
         a_tab = {s: {m: over_damages(both, s, noise, m) for m in ("q", "pesq_wb", "si_sdr")}
                  for s in [UNPROCESSED] + alone_systems}
-        best = max(alone_systems, key=lambda s: a_tab[s]["pesq_wb"] if np.isfinite(a_tab[s]["pesq_wb"]) else -1)
-        sentences.append("With the networks alone on the noise files, the highest PESQ-wb is **"
+        best = max(alone_systems, key=lambda s: a_tab[s]["si_sdr"] if np.isfinite(a_tab[s]["si_sdr"]) else -99)
+        sentences.append("With the networks alone on the noise files, the highest SI-SDR is **"
                          + best.replace(" (network alone)", "") + "**; "
                          "PESQ-wb / SI-SDR dB / Q: " + ", ".join(
-                             f"{s.replace(' (network alone)', '')} {fmt(a_tab[s]['pesq_wb'], 2)} / "
+                             f"{s.replace(' (network alone)', '')} {fmt(a_tab[s]['pesq_wb'], 3)} / "
                              f"{fmt(a_tab[s]['si_sdr'], 1)} / {fmt(a_tab[s]['q'], 4)}"
                              for s in [UNPROCESSED] + alone_systems) + ".")
     for sentence in sentences:
