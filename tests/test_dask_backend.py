@@ -159,3 +159,24 @@ def test_killed_worker_mid_batch_loses_no_file_and_leaves_no_partial_output(clus
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
     assert _files(out) == _files(reference)  # every output complete, identical to a local run
     client.wait_for_workers(2, timeout=30)  # the nanny restarted the killed worker
+
+
+def test_repair_and_synth_on_dask_equal_the_local_backend(cluster, clean, tmp_path):
+    runner = CliRunner()
+    damaged = tmp_path / "damaged"
+    assert runner.invoke(cli, ["degrade", str(clean), str(damaged), "-r", RECIPE, "--seed", "4", "-q"]).exit_code == 0
+    for backend, extra in (("local", ["-j", "2"]), ("dask", _dask(cluster))):
+        result = runner.invoke(cli, ["repair", str(damaged), str(tmp_path / f"rep-{backend}"), "--model",
+                                     str(TINY_MODEL), "-q", *extra])
+        assert result.exit_code == 0, result.output
+    assert len(_files(tmp_path / "rep-local")) == 12
+    assert _files(tmp_path / "rep-dask") == _files(tmp_path / "rep-local")
+
+    text = tmp_path / "lines.txt"
+    text.write_text("The first line.\nA second line, with 3 words more.\nIs this the third?\n")
+    for backend, extra in (("local", ["-j", "2"]), ("dask", _dask(cluster))):
+        result = runner.invoke(cli, ["synth", "--text", str(text), "--speaker", "asterisk-allison", "--out-dir",
+                                     str(tmp_path / f"syn-{backend}"), "-q", *extra])
+        assert result.exit_code == 0, result.output
+    assert len(_files(tmp_path / "syn-local")) == 4  # three lines + synth.csv
+    assert _files(tmp_path / "syn-dask") == _files(tmp_path / "syn-local")
