@@ -97,16 +97,31 @@ def normalize(text: str, lang: str = "en") -> str:
                    lambda m: f"{m.group(1)} {_n2w(int(m.group(2)), 'en', 'ordinal')}, {_n2w(int(m.group(3)), 'en', 'year')}", t)
         t = re.sub(r"\b(%s) (\d{1,2})(?:st|nd|rd|th)?\b" % months,
                    lambda m: f"{m.group(1)} {_n2w(int(m.group(2)), 'en', 'ordinal')}", t)
+        # US numeric dates (en-us): 12/25/2023.
+        t = re.sub(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b",
+                   lambda m: _date_en(int(m.group(3)), int(m.group(1)), int(m.group(2))), t)
+        # Phone numbers are read digit by digit ("oh" for zero): 555-0199, 800-555-0199.
+        t = re.sub(r"(?<![\d-])\d{3}-\d{3,4}(?:-\d{4})?(?![\d-])",
+                   lambda m: ", ".join(" ".join("oh" if d == "0" else _n2w(int(d), "en") for d in part)
+                                       for part in m.group(0).split("-")), t)
+        # Amounts with a scale word: "€2.3 million" -> "two point three million euros".
+        t = re.sub(r"([$€£¥])\s?(\d+(?:\.\d+)?) ?(thousand|million|billion|trillion)\b",
+                   lambda m: f"{m.group(2)} {m.group(3)} {_CURRENCY[m.group(1)][1]}", t)
+        # Ranges: "pages 10-20" -> "pages 10 to 20".
+        t = re.sub(r"(?<=\d)-(?=\d)", " to ", t)
+        # House numbers and the like: "221B" -> "221 B" (a letter, not a unit: units came first).
+        t = re.sub(r"\b(\d+)([A-Z])\b", r"\1 \2", t)
     t = re.sub(r"([$€£¥])\s?(\d[\d,]*)(?:\.(\d{2}))?\b", lambda m: _money(m, lang), t)
     t = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: _time(int(m.group(1)), int(m.group(2)), lang), t)
     t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _n2w(int(m.group(1)), lang, "ordinal"), t, flags=re.IGNORECASE)
     t = re.sub(r"(\d+(?:[.,]\d+)?)\s?%", lambda m: m.group(1) + (" percent" if lang == "en" else " %"), t)
     if lang == "en":
-        t = re.sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?![\d.,]|\s?(?:%|percent))",
+        # A bare year, also at the end of a sentence ("since 1991."), but not 1991.5 or 1,991.
+        t = re.sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d|\s?(?:%|percent))",
                    lambda m: _n2w(int(m.group(1)), "en", "year"), t)
     t = re.sub(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?![\d])", lambda m: m.group(1).replace(",", ""), t)
     t = re.sub(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])", lambda m: _decimal(m.group(1), m.group(2), lang), t)
-    t = re.sub(r"-(\d)", lambda m: ("minus " if lang == "en" else "-") + m.group(1), t) if lang == "en" else t
+    t = re.sub(r"(?<!\w)-(\d)", lambda m: "minus " + m.group(1), t) if lang == "en" else t
     t = re.sub(r"\d+", lambda m: _n2w(int(m.group(0)), lang), t)
     return re.sub(r"\s+", " ", t).strip()
 
