@@ -296,6 +296,20 @@ def interpretation(table: dict, noise_table: dict, per_dmg: dict, systems: list[
         out.append(f"`{s}` lowers Q below the unprocessed input on {len(beaten[s])} of {len(damages)} damage types"
                    + (f"; its PESQ-wb is more than 0.05 below the input's on: {', '.join(worse)}" if worse else "")
                    + ".")
+    if DEFAULT_MODEL in models:
+        d_p = {d: per_dmg[(DEFAULT_MODEL, d)]["pesq_wb"] - per_dmg[(UNPROCESSED, d)]["pesq_wb"] for d in damages}
+        d_s = {d: per_dmg[(DEFAULT_MODEL, d)]["si_sdr"] - per_dmg[(UNPROCESSED, d)]["si_sdr"] for d in damages}
+        gains = sorted((d for d in damages if np.isfinite(d_p[d])), key=lambda d: -d_p[d])[:3]
+        drops = [d for d in damages if np.isfinite(d_s[d]) and d_s[d] < -1.0]
+        out.append(f"The default pipeline's largest PESQ-wb gains over the input: "
+                   + ", ".join(f"{d} {d_p[d]:+.2f}" for d in gains)
+                   + (f"; SI-SDR falls by more than 1 dB on: " + ", ".join(f"{d} {d_s[d]:+.1f} dB" for d in drops)
+                      if drops else "") + ".")
+        shares = {d: denoise_share(rows, DEFAULT_MODEL, [d]) for d in NOISE_DAMAGES if d in damages}
+        out.append("On the noise types the analysis called the mask model on "
+                   + ", ".join(f"{d} {v}" for d, v in shares.items())
+                   + " files (it runs where the SNR the analysis estimates is below its threshold, `dsp/analysis.py`; "
+                   "the inputs' true SNR is 0-15 dB).")
     for s in [p for p in PIE_MODELS if p in models]:
         terms = q_terms(table, s)
         top = max(terms, key=terms.get)
