@@ -90,15 +90,21 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
 
 def _repair_long(src, dst, info, params, model, strength, mode, block, start) -> Done:
     """A file longer than one block: streamed in bounded memory (``dsp.repair.longform``)."""
-    from msar.dsp.repair.longform import repair_file
+    from msar.dsp.repair.longform import analyze_file, repair_file
     from msar.onnx_models.runtime import StreamingEnhancer
 
+    a = analyze_file(src, params, block)
     extra = {}
     if mode != "mask":
-        extra = {"mode": "mask", "mode_reason": f"longer than --block-seconds {block.block_s:g}: "
-                                                "the resynthesis path does not stream yet"}
+        from msar.dsp.repair.mode import choose_path
+
+        path, why = choose_path(a, mode)
+        extra = {"mode": "mask", "mode_reason": why}
+        if path != "mask":  # the resynthesis path reads whole files so far
+            extra["mode_reason"] = (f"{why}; but longer than --block-seconds {block.block_s:g}, and the "
+                                    "resynthesis path does not stream yet: mask")
     result = repair_file(src, dst, params, denoise=partial(StreamingEnhancer, strength=strength, model=model),
-                         block=block)
+                         block=block, analysis=a)
     return _done(info, start, {**extra, "blocks": "yes"}, result)
 
 

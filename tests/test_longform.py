@@ -288,3 +288,20 @@ def test_scratch_file_is_cleared_like_a_temporary_output(tmp_path):
         audio.remove_partial(dst)  # what the runner does for an interrupted output
         assert list(tmp_path.iterdir()) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_long_band_limited_file_says_why_it_takes_the_mask_path(tmp_path, speech):
+    import csv
+
+    import scipy.signal
+
+    sos = scipy.signal.butter(10, 3400, fs=16000, output="sos")
+    src = tmp_path / "tel.wav"
+    sf.write(str(src), scipy.signal.sosfilt(sos, speech).astype(np.float32), 16000)
+    report = tmp_path / "r.csv"
+    run = subprocess.run([sys.executable, "-m", "msar.cli.main", "repair", str(src), str(tmp_path / "out.wav"),
+                          "--block-seconds", "2", "--report", str(report), "-q"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    row = next(csv.DictReader(report.open()))
+    assert row["mode"] == "mask" and "band-limited" in row["mode_reason"]
+    assert "does not stream yet" in row["mode_reason"]

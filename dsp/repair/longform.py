@@ -28,6 +28,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .. import audio
+from ..analysis import Analysis
 from ..analysis_blocks import analyze_blocks
 from ..blocks import DEFAULT_BLOCK_S, DEFAULT_MARGIN_S, F0Contour, block_frames, chunks
 from ..loudness import LoudnessContour, LoudnessMeter
@@ -61,6 +62,12 @@ def is_long(frames: int, sr: int, block: BlockParams = BlockParams()) -> bool:
     return frames > block_frames(sr, block.block_s)
 
 
+def analyze_file(src: str, params: PipelineParams = PipelineParams(), block: BlockParams = BlockParams()) -> Analysis:
+    """The block-wise analysis of a long file (pass 1 of :func:`repair_file`)."""
+    sr = audio.info(src).sr
+    return analyze_blocks(audio.read_blocks(src, block_frames(sr, block.block_s)), sr, params.analysis)
+
+
 class _Change:
     """Power of what a stage changed, summed over chunks, for :attr:`StageRecord.change_db`."""
 
@@ -82,10 +89,11 @@ class _Change:
 
 def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
                 denoise: Callable[[int, int], NeuralStream] | None = None, block: BlockParams = BlockParams(),
-                run_guard: bool = True) -> RepairResult:
+                run_guard: bool = True, analysis: Analysis | None = None) -> RepairResult:
     """Repair ``src`` into ``dst`` block by block (see module docstring).
 
     ``denoise(sr, channels)`` makes the neural stage's stream for this file (None skips it).
+    ``analysis``: the file's :func:`analyze_file` result when the caller already has it.
     ``dst`` gets the format :func:`dsp.audio.format_like` picks; it appears only when complete.
     Returns a :class:`RepairResult` whose ``y`` is None (the audio went to ``dst``).
     """
@@ -93,7 +101,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
     sr, n_ch = info.sr, info.channels
     bf = block_frames(sr, block.block_s)
     margin = int(round(block.margin_s * sr))
-    a = analyze_blocks(audio.read_blocks(src, bf), sr, params.analysis)
+    a = analysis if analysis is not None else analyze_file(src, params, block)
     found = dict(a.indicated(params.thresholds))
 
     records: dict[str, StageRecord] = {}
