@@ -361,9 +361,9 @@ class StreamingEnhancer:
             if self._wide:
                 self._rt = _fit(self._rt, len(self._x))
         n = min(len(self._x), len(self._y), len(self._rt) if self._wide else len(self._x))
+        frames = self._g0 + len(self._dens[0].top_band_gains) if self._wide else 0  # gain frames so far
         if self._wide and not final:
             # A sample is final once a frame centred at or after it has its gain.
-            frames = self._g0 + len(self._dens[0].top_band_gains)
             n = min(n, int(np.floor(self._centre(frames - 1))) - self._n_out + 1) if frames else 0
             n = max(n, 0)
         out = self._y[:n].copy()
