@@ -77,7 +77,8 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
 
         info = audio.info(src)
         if is_long(info.frames, info.sr, BlockParams(block_s)):
-            return _repair_long(src, dst, info, params, model, strength, mode, BlockParams(block_s), start)
+            return _repair_long(src, dst, info, params, model, strength, mode, BlockParams(block_s), start,
+                                speaker, resynth_model)
     x, info = audio.read(src)
     sr, analysis, extra = info.sr, None, {}
     denoise = partial(_denoise, model=model, strength=strength)
@@ -88,23 +89,37 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
     return _done(info, start, extra, result)
 
 
-def _repair_long(src, dst, info, params, model, strength, mode, block, start) -> Done:
-    """A file longer than one block: streamed in bounded memory (``dsp.repair.longform``)."""
+def _repair_long(src, dst, info, params, model, strength, mode, block, start, speaker=None,
+                 resynth_model=None) -> Done:
+    """A file longer than one block: streamed in bounded memory (``dsp.repair.longform``); the
+    resynthesis path runs chunk by chunk with context (its WORLD synthesis works on whole signals)."""
     from msar.dsp.repair.longform import analyze_file, repair_file
     from msar.onnx_models.runtime import StreamingEnhancer
 
     a = analyze_file(src, params, block)
-    extra = {}
+    extra, chunk_stage = {}, None
     if mode != "mask":
-        from msar.dsp.repair.mode import choose_path
+        from msar.dsp.repair.mode import ModeParams, choose_path
 
         path, why = choose_path(a, mode)
-        extra = {"mode": "mask", "mode_reason": why}
-        if path != "mask":  # the resynthesis path reads whole files so far
-            extra["mode_reason"] = (f"{why}; but longer than --block-seconds {block.block_s:g}, and the "
-                                    "resynthesis path does not stream yet: mask")
+        extra = {"mode": path, "mode_reason": why}
+        if path != "mask" and resynth_model is None:
+            extra = {"mode": "mask", "mode_reason": f"{why}; no resynthesis model installed"}
+        elif path != "mask":
+            from msar.onnx_models import resynth
+
+            model_sr = resynth.load_model(resynth_model).card.sample_rate
+            if info.sr < model_sr:  # a long file keeps its rate: the restored band would not fit
+                extra = {"mode": "mask", "mode_reason": f"{why}, but the file's {info.sr} Hz cannot hold the "
+                                                        "restored band (long files keep their rate)"}
+            else:
+                rp = resynth.ResynthParams(output="resynth" if path == "resynth" else "hybrid", speaker=speaker)
+                chunk_stage = partial(_resynth, bandwidth_hz=a.bandwidth_hz, params=rp, model=resynth_model)
+                # As for a short file (_choose_neural): the band limit calls the neural stage, unmixed.
+                params = replace(params, thresholds=replace(params.thresholds, mild_strength=1.0,
+                                                            bandwidth_hz=ModeParams().band_limited_hz))
     result = repair_file(src, dst, params, denoise=partial(StreamingEnhancer, strength=strength, model=model),
-                         block=block, analysis=a)
+                         block=block, analysis=a, denoise_chunks=chunk_stage)
     return _done(info, start, {**extra, "blocks": "yes"}, result)
 
 

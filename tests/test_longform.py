@@ -290,18 +290,43 @@ def test_scratch_file_is_cleared_like_a_temporary_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_long_band_limited_file_says_why_it_takes_the_mask_path(tmp_path, speech):
+def test_long_band_limited_file_takes_the_resynthesis_path_chunk_by_chunk(tmp_path, speech):
     import csv
 
     import scipy.signal
 
     sos = scipy.signal.butter(10, 3400, fs=16000, output="sos")
+    x = scipy.signal.sosfilt(sos, speech).astype(np.float32)
     src = tmp_path / "tel.wav"
-    sf.write(str(src), scipy.signal.sosfilt(sos, speech).astype(np.float32), 16000)
+    sf.write(str(src), x, 16000, subtype="FLOAT")
+    rows, outs = {}, {}
+    for name, block in (("blocks", "2"), ("whole", "1000")):
+        report = tmp_path / f"{name}.csv"
+        run = subprocess.run([sys.executable, "-m", "msar.cli.main", "repair", str(src), str(tmp_path / f"{name}.wav"),
+                              "--block-seconds", block, "--report", str(report), "-q"], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        rows[name] = next(csv.DictReader(report.open()))
+        outs[name] = sf.read(str(tmp_path / f"{name}.wav"), dtype="float32")[0]
+    assert rows["blocks"]["blocks"] == "yes" and rows["whole"].get("blocks", "") == ""
+    assert rows["blocks"]["mode"] == rows["whole"]["mode"] == "hybrid"
+    high = scipy.signal.butter(8, 4500, "highpass", fs=16000, output="sos")
+    band_db = lambda v: 10 * np.log10(np.mean(scipy.signal.sosfilt(high, v) ** 2))
+    assert band_db(outs["blocks"]) > band_db(x) + 3  # the band above the edge is filled ...
+    assert abs(band_db(outs["blocks"]) - band_db(outs["whole"])) < 1.5  # ... as in one pass
+    err_db = 10 * np.log10(np.mean((outs["blocks"] - outs["whole"]) ** 2) / np.mean(outs["whole"] ** 2))
+    assert err_db < -30, err_db
+
+
+def test_long_narrowband_file_keeps_its_rate_on_the_mask_path(tmp_path, speech):
+    import csv
+
+    src = tmp_path / "nb.wav"
+    sf.write(str(src), audio.resample(speech, 16000, 8000), 8000)
     report = tmp_path / "r.csv"
     run = subprocess.run([sys.executable, "-m", "msar.cli.main", "repair", str(src), str(tmp_path / "out.wav"),
-                          "--block-seconds", "2", "--report", str(report), "-q"], capture_output=True, text=True)
+                          "--block-seconds", "2", "--mode", "resynth", "--report", str(report), "-q"],
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     row = next(csv.DictReader(report.open()))
-    assert row["mode"] == "mask" and "band-limited" in row["mode_reason"]
-    assert "does not stream yet" in row["mode_reason"]
+    assert row["mode"] == "mask" and "long files keep their rate" in row["mode_reason"]
+    assert sf.info(str(tmp_path / "out.wav")).samplerate == 8000

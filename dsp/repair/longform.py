@@ -35,7 +35,7 @@ from ..loudness import LoudnessContour, LoudnessMeter
 from ..metrics import cosine
 from .guard import GuardResult
 from .loudness import limit
-from .pipeline import STAGES, PipelineParams, RepairResult, StageRecord, apply_stage, stage_reason
+from .pipeline import STAGES, NeuralStage, PipelineParams, RepairResult, StageRecord, apply_stage, stage_reason
 
 
 class NeuralStream(Protocol):
@@ -89,11 +89,15 @@ class _Change:
 
 def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
                 denoise: Callable[[int, int], NeuralStream] | None = None, block: BlockParams = BlockParams(),
-                run_guard: bool = True, analysis: Analysis | None = None) -> RepairResult:
+                run_guard: bool = True, analysis: Analysis | None = None,
+                denoise_chunks: NeuralStage | None = None) -> RepairResult:
     """Repair ``src`` into ``dst`` block by block (see module docstring).
 
     ``denoise(sr, channels)`` makes the neural stage's stream for this file (None skips it).
     ``analysis``: the file's :func:`analyze_file` result when the caller already has it.
+    ``denoise_chunks``: instead of a stream, a whole-signal neural stage (``(x, sr) -> y``, e.g. the
+    resynthesis) run on each chunk with its context, like the DSP stages: its recurrent state
+    restarts at every chunk and settles within the ``margin_s`` of context before the kept part.
     ``dst`` gets the format :func:`dsp.audio.format_like` picks; it appears only when complete.
     Returns a :class:`RepairResult` whose ``y`` is None (the audio went to ``dst``).
     """
@@ -113,7 +117,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
         reason = stage_reason(stage, found, params, False)
         if reason is None:
             records[stage] = StageRecord(stage, "skipped", "not detected")
-        elif stage == "denoise" and denoise is None:
+        elif stage == "denoise" and denoise is None and denoise_chunks is None:
             records[stage] = StageRecord(stage, "skipped", f"{reason}; no neural model given")
         else:
             todo.append((stage, reason))
@@ -124,7 +128,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
             # Between passes 2 and 3 the audio waits in a float scratch file beside the output.
             with audio.ScratchFile(dst, sr, n_ch) as scratch:
                 peak, meter = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
-                                          denoise, a.denoise_strength(params.thresholds), records)
+                                          denoise, a.denoise_strength(params.thresholds), records, denoise_chunks)
                 guard_out = _finish(scratch.path, out, sr, n_ch, bf, params, subtype, peak, meter, records,
                                     run_guard, changed=True)
         else:
@@ -142,13 +146,14 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
     return RepairResult(None, a, tuple(records[s] for s in STAGES), guard)
 
 
-def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records):
+def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records,
+                denoise_chunks=None):
     """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``; the neural stage's
     output mixed with its input by ``factor`` (as ``pipeline.scaled_denoise``). Returns the
     repaired signal's sample peak and (with a LUFS target) its loudness meter."""
     changes = {stage: _Change() for stage, _ in todo}
-    local = [stage for stage, _ in todo if stage != "denoise"]
-    stream = denoise(sr, n_ch) if "denoise" in changes else None
+    local = [stage for stage, _ in todo if stage != "denoise" or denoise_chunks is not None]
+    stream = denoise(sr, n_ch) if "denoise" in changes and denoise_chunks is None else None
     meter = LoudnessMeter(sr, n_ch) if params.loudness.target_lufs is not None else None
     peak = 0.0
     waiting: list[np.ndarray] = []   # neural-stage input not yet matched by its output
@@ -175,7 +180,7 @@ def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, par
         y = x
         for stage in local:
             t0 = time.perf_counter()
-            out = apply_stage(stage, y, x, sr, params, hum_hz, None)
+            out = apply_stage(stage, y, x, sr, params, hum_hz, denoise_chunks)
             changes[stage].add(y[c.lead:c.lead + c.n], out[c.lead:c.lead + c.n], time.perf_counter() - t0)
             y = out
         own = y[c.lead:c.lead + c.n]
