@@ -7,9 +7,10 @@ A file longer than one block (``dsp.blocks.DEFAULT_BLOCK_S``) never sits in memo
    exactly as for a short file.
 2. **Stages** (dc, hum, declip, dropouts, denoise): chunks of one block, each read with
    ``margin_s`` of context on both sides so that the filters, the declipper's and concealer's
-   AR models settle before the part that is kept. The kept parts go through the neural stage
-   as one stream (its recurrent state carried across chunks: the same output as one pass over
-   the whole file) into a float scratch file beside the output. Skipped when no stage runs.
+   AR models settle before the part that is kept. The kept parts go through the mask model as
+   one stream (its recurrent state carried across chunks: the same output as one pass over the
+   whole file) into a float scratch file beside the output; a whole-signal neural stage (the
+   resynthesis) runs per chunk with the context instead. Skipped when no stage runs.
 3. **Loudness and writing**: the scratch file (or the input) is read again, brought to the LUFS
    target (the gain measured over the whole repaired file by a streaming BS.1770 meter) or
    limited if peaks exceed full scale, and written block by block in the output's format to an
