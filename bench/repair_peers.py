@@ -445,31 +445,17 @@ def dnsmos(x: np.ndarray) -> dict[str, float]:
     with one-thread sessions (speechmos's own would take every core of the shared machine)."""
     global _DNSMOS
     if _DNSMOS is None:
-        import onnxruntime as ort
-        from speechmos import dnsmos as dm
+        import dnsmos_one_thread
 
-        base = Path(dm.__file__).parent / "dnsmos_models"
-        obj = dm.DNSMOS.__new__(dm.DNSMOS)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        obj.primary_model_path = str(base / "sig_bak_ovr.onnx")
-        obj.onnx_sess = ort.InferenceSession(obj.primary_model_path, opts, providers=["CPUExecutionProvider"])
-        obj.p808_onnx_sess = ort.InferenceSession(str(base / "model_v8.onnx"), opts,
-                                                  providers=["CPUExecutionProvider"])
-        _DNSMOS = obj
+        _DNSMOS = dnsmos_one_thread.load()
     # DNSMOS scores 9.01 s windows at 1 s hops and repeats shorter input by doubling it, which
     # turns a 5 s clip into 10 s and an 8 s one into 16 s (8 windows, 8x the cost); tile it to
     # exactly one window instead: the same repeated content, scored once.
-    n = max(len(x), math.ceil(dm_input_s() * SR))
-    r = _DNSMOS(np.resize(np.clip(x, -1.0, 1.0).astype(np.float32), n), SR, False)
+    model, window_s = _DNSMOS
+    n = max(len(x), math.ceil(window_s * SR))
+    r = model(np.resize(np.clip(x, -1.0, 1.0).astype(np.float32), n), SR, False)
     return {"dnsmos_ovrl": float(r["ovrl_mos"]), "dnsmos_sig": float(r["sig_mos"]),
             "dnsmos_bak": float(r["bak_mos"])}
-
-
-def dm_input_s() -> float:
-    from speechmos import dnsmos as dm
-
-    return float(dm.INPUT_LENGTH)
 
 
 def score_one(ref: np.ndarray, out_path: str, src_path: str, is_clean: bool) -> dict:

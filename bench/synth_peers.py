@@ -254,17 +254,9 @@ class Scorers:
                 self.errors["pocketsphinx"] = f"{type(e).__name__}: {e}"
 
     def _dnsmos(self):
-        import onnxruntime as ort
-        from speechmos import dnsmos as dm
+        import dnsmos_one_thread
 
-        base = Path(dm.__file__).parent / "dnsmos_models"
-        obj = dm.DNSMOS.__new__(dm.DNSMOS)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        obj.primary_model_path = str(base / "sig_bak_ovr.onnx")
-        obj.onnx_sess = ort.InferenceSession(obj.primary_model_path, opts, providers=["CPUExecutionProvider"])
-        obj.p808_onnx_sess = ort.InferenceSession(str(base / "model_v8.onnx"), opts, providers=["CPUExecutionProvider"])
-        self.dns, self.dns_len = obj, float(dm.INPUT_LENGTH)
+        self.dns, self.dns_len = dnsmos_one_thread.load()
 
     def _distillmos(self):
         try:

@@ -8,6 +8,7 @@ path.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -77,3 +78,16 @@ def resolve(name_or_path: str | os.PathLike, task: str | None = None) -> Path:
         return path
     names = ", ".join(m.name for m in list_models(task=task)) or "none installed"
     raise MsarError(f"unknown model '{text}' (available: {names})")
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded(cls: type, path: str, mtime_ns: int, size: int):
+    return cls(path)
+
+
+def load(name_or_path: str | os.PathLike, task: str, cls: type):
+    """``cls(path)`` for the model of ``task`` named ``name_or_path`` (a shipped name or a path),
+    built once per process and reused; a file changed on disk is loaded again."""
+    path = resolve(name_or_path, task=task).resolve()
+    st = path.stat()
+    return _loaded(cls, str(path), st.st_mtime_ns, st.st_size)

@@ -18,7 +18,6 @@ the model knows), and pure resynthesis is band-limited to it.
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,16 +163,9 @@ class Restorer:
         return y[drop:]
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int, size: int) -> ResynthModel:
-    return ResynthModel(path)
-
-
 def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> ResynthModel:
     """A checked :class:`ResynthModel` by shipped name or path, loaded once per process."""
-    path = registry.resolve(name_or_path, task="resynth").resolve()
-    st = path.stat()
-    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+    return registry.load(name_or_path, "resynth", ResynthModel)
 
 
 #: Frames per model call in :func:`restore_features` (5 s at 5 ms): bounded memory per call.

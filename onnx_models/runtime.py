@@ -26,7 +26,6 @@ No sample rate, frame size or state shape is written here: they all come from th
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -224,17 +223,10 @@ class RepairModel:
         return outs[0], dict(zip(self.card.state.keys(), outs[1:]))
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int, size: int) -> RepairModel:
-    return RepairModel(path)
-
-
 def load_model(name_or_path: str | os.PathLike) -> RepairModel:
     """A checked :class:`RepairModel` by shipped name or path, loaded once per process (a file
     changed on disk is loaded again)."""
-    path = registry.resolve(name_or_path, task="repair").resolve()
-    st = path.stat()
-    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+    return registry.load(name_or_path, "repair", RepairModel)
 
 
 def _strength(value: float | None, card: ModelCard) -> float:

@@ -11,7 +11,6 @@ repair model is (``runtime.checked_session``: SHA-256, I/O names, ranks and dtyp
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +164,6 @@ class Voice:
         return y, sr
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int, size: int) -> Voice:
-    return Voice(path)
-
-
 def load_voice(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Voice:
     """A checked :class:`Voice` by shipped name or path, loaded once per process."""
-    path = registry.resolve(name_or_path, task="acoustic").resolve()
-    st = path.stat()
-    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+    return registry.load(name_or_path, "acoustic", Voice)

@@ -90,9 +90,9 @@ def test_workers_load_the_model_once_not_once_per_file(cluster, clean, tmp_path)
     assert result.exit_code == 0, result.output
 
     def loads():
-        from msar.onnx_models import runtime
+        from msar.onnx_models import registry
 
-        info = runtime._load_cached.cache_info()
+        info = registry._loaded.cache_info()
         return info.misses, info.hits
 
     per_worker = client.run(loads).values()
