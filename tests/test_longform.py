@@ -330,3 +330,14 @@ def test_long_narrowband_file_keeps_its_rate_on_the_mask_path(tmp_path, speech):
     row = next(csv.DictReader(report.open()))
     assert row["mode"] == "mask" and "long files keep their rate" in row["mode_reason"]
     assert sf.info(str(tmp_path / "out.wav")).samplerate == 8000
+
+
+def test_block_repair_meets_a_loudness_target_on_untouched_audio(tmp_path, speech):
+    # No repair stage runs: the gain comes from pass 1's measurement of the input itself.
+    src = tmp_path / "clean.wav"
+    sf.write(str(src), np.stack([speech, speech], axis=1), 16000, subtype="FLOAT")
+    dst = tmp_path / "out.wav"
+    params = PipelineParams(loudness=LoudnessParams(target_lufs=-20.0))
+    result = repair_file(str(src), str(dst), params, denoise=None, block=BlockParams(block_s=2.0))
+    assert result.applied() == ["loudness"]
+    assert integrated_loudness(sf.read(str(dst), dtype="float32")[0], 16000) == pytest.approx(-20.0, abs=0.3)

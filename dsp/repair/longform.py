@@ -128,12 +128,13 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
         if todo:
             # Between passes 2 and 3 the audio waits in a float scratch file beside the output.
             with audio.ScratchFile(dst, sr, n_ch) as scratch:
-                peak, meter = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
-                                          denoise, a.denoise_strength(params.thresholds), records, denoise_chunks)
-                guard_out = _finish(scratch.path, out, sr, n_ch, bf, params, subtype, peak, meter, records,
+                peak, lufs = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
+                                         denoise, a.denoise_strength(params.thresholds), records, denoise_chunks)
+                guard_out = _finish(scratch.path, out, sr, bf, params, subtype, peak, lufs, records,
                                     run_guard, changed=True)
         else:
-            guard_out = _finish(src, out, sr, n_ch, bf, params, subtype, None, None, records,
+            # Nothing changed the audio: pass 1 measured the peak and loudness of what is written.
+            guard_out = _finish(src, out, sr, bf, params, subtype, 10 ** (a.peak_dbfs / 20), a.loudness_lufs, records,
                                 run_guard, changed=False)
     guard = None
     if run_guard and guard_out is None:
@@ -151,7 +152,7 @@ def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, par
                 denoise_chunks=None):
     """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``; the neural stage's
     output mixed with its input by ``factor`` (as ``pipeline.scaled_denoise``). Returns the
-    repaired signal's sample peak and (with a LUFS target) its loudness meter."""
+    repaired signal's sample peak and (with a LUFS target; else NaN) its integrated loudness."""
     changes = {stage: _Change() for stage, _ in todo}
     local = [stage for stage, _ in todo if stage != "denoise" or denoise_chunks is not None]
     stream = denoise(sr, n_ch) if "denoise" in changes and denoise_chunks is None else None
@@ -197,31 +198,24 @@ def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, par
     for stage, reason in todo:
         ch = changes[stage]
         records[stage] = StageRecord(stage, "applied", reason, round(ch.seconds, 4), ch.db())
-    return peak, meter
+    return peak, meter.integrated() if meter is not None else float("nan")
 
 
-def _finish(source, out, sr, n_ch, bf, params, subtype, peak, meter, records, run_guard, changed):
+def _finish(source, out, sr, bf, params, subtype, peak, lufs, records, run_guard, changed):
     """Pass 3: loudness (gain + limiter) and the final write; the output's guard contours
-    (None when nothing changed the audio)."""
+    (None when nothing changed the audio). ``peak`` and ``lufs``: the sample peak and the
+    integrated loudness of ``source``, measured by the pass that made (or read) it."""
     if "loudness" not in params.stages:
         records["loudness"] = StageRecord("loudness", "off", "not selected")
         reason = None
     else:
-        if peak is None:  # no stage ran: the input's own peak decides
-            peak = max(float(np.max(np.abs(b))) for b in audio.read_blocks(source, bf))
         reason = stage_reason("loudness", {}, params, peak > 1.0)
         if reason is None:
             records["loudness"] = StageRecord("loudness", "skipped", "not detected")
     gain = 1.0
     lp = params.loudness
-    if reason is not None and lp.target_lufs is not None:
-        if meter is None:
-            meter = LoudnessMeter(sr, n_ch)
-            for b in audio.read_blocks(source, bf):
-                meter.update(b)
-        measured = meter.integrated()
-        if np.isfinite(measured):
-            gain = 10 ** ((lp.target_lufs - measured) / 20)
+    if reason is not None and lp.target_lufs is not None and np.isfinite(lufs):
+        gain = 10 ** ((lp.target_lufs - lufs) / 20)
     # The limiter looks +-limiter_ms around each peak and oversamples 4x with a polyphase FIR:
     # 50 ms of context covers both.
     margin = int(0.05 * sr) if reason is not None else 0
