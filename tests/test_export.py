@@ -34,10 +34,11 @@ def test_torch_istft_matches_the_runtime_istft(rng):
     np.testing.assert_allclose(got, ref, atol=1e-9)
 
 
-def test_every_variant_builds_under_two_megabytes():
+def test_every_variant_builds_under_four_megabytes():
+    # The brief: weights live in git only if small, a few MB each.
     for cfg in configs.VARIANTS.values():
         n = sum(p.numel() for p in RepairNet(cfg).parameters())
-        assert n * 4 < 2_000_000, (cfg.name, n)
+        assert n * 4 < 4_000_000, (cfg.name, n)
 
 
 @pytest.mark.parametrize("cfg", [SMALL, configs.RepairConfig("small-conv", sample_rate=8000, n_fft=64, hop=32,
@@ -169,3 +170,37 @@ def test_training_loss_of_the_clean_signal_itself_is_zero(rng):
     assert set(terms) == {"mrstft", "loudness", "pitch"}
     assert float(loss) < 1e-6
     assert float(total_loss(0.5 * s, s, cfg)[0]) > 0.1  # precondition of the above: the loss sees a 6 dB loss
+
+
+def test_cosine_schedule_warms_up_peaks_and_ends_at_five_percent():
+    cfg = configs.RepairConfig("sched", lr=1e-3, lr_schedule="cosine", total_steps=1000, warmup_steps=100)
+    assert cfg.learning_rate(0) == pytest.approx(1e-5)
+    assert cfg.learning_rate(99) == pytest.approx(1e-3)
+    assert cfg.learning_rate(550) < cfg.learning_rate(200) < cfg.learning_rate(100)
+    assert cfg.learning_rate(1000) == pytest.approx(5e-5)
+    assert cfg.learning_rate(5000) == pytest.approx(5e-5)
+    with pytest.raises(ValueError):
+        configs.RepairConfig("bad", lr_schedule="step").learning_rate(1)
+
+
+def test_si_sdr_loss_prefers_the_cleaner_estimate():
+    from train.repair.losses import neg_si_sdr
+
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 4000, generator=g)
+    noise = torch.randn(2, 4000, generator=g)
+    assert float(neg_si_sdr(s + 0.1 * noise, s)) < float(neg_si_sdr(s + 0.5 * noise, s))
+    assert float(neg_si_sdr(3 * s, s)) < -50  # scale-invariant: a scaled copy is perfect
+    assert float(neg_si_sdr(noise, torch.zeros_like(s))) == 0.0  # silent references are left out
+
+
+def test_target_recipe_damages_both_sides(rng):
+    from msar.dsp.degrade import parse_recipe
+    from train.repair import data
+
+    cfg = configs.RepairConfig("t", recipe="gain:jump_db=0,count=1", target_recipe="lowpass:cutoff_hz=2000")
+    x = rng.standard_normal(16000).astype(np.float32) * 0.1
+    ex = data.make_pair(x, cfg, parse_recipe(cfg.recipe), np.random.default_rng(1), parse_recipe(cfg.target_recipe))
+    spec = np.abs(np.fft.rfft(ex["clean"]))
+    hz = np.fft.rfftfreq(len(x), 1 / 16000)
+    assert spec[hz > 3000].mean() < 0.05 * spec[hz < 1500].mean()  # the target is band-limited too

@@ -80,12 +80,15 @@ def read_crop(utt: Utterance, sr: int, n: int, rng: np.random.Generator) -> np.n
     return out
 
 
-def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Generator) -> dict:
-    """One training example from a clean 1-D crop: a random level, the recipe's damage, and the
-    damaged signal's STFT and features. Arrays: ``feat`` [T, F], ``spec`` [T, F, 2] (re, im),
-    ``clean`` and ``noisy`` [N] (float32)."""
+def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Generator,
+              target_recipe=None) -> dict:
+    """One training example from a clean 1-D crop: a random level, the target recipe's damage (on
+    both sides), the recipe's damage, and the damaged signal's STFT and features. Arrays: ``feat``
+    [T, F], ``spec`` [T, F, 2] (re, im), ``clean`` (the target) and ``noisy`` [N] (float32)."""
     gain = 10 ** (rng.uniform(*cfg.level_db) / 20)
     clean = (clean * gain).astype(np.float32)
+    if target_recipe is not None:
+        clean = degrade(clean, cfg.sample_rate, target_recipe, rng)[0].astype(np.float32)
     noisy, _ = degrade(clean, cfg.sample_rate, recipe, rng)
     spec = S.stft(noisy, cfg.n_fft, cfg.hop)
     feat = S.FEATURES[cfg.features](spec)
@@ -109,10 +112,11 @@ class PairStream(torch.utils.data.IterableDataset):
         worker = info.id if info is not None else 0
         rng = np.random.default_rng([self.seed, worker])
         recipe = parse_recipe(self.cfg.recipe, self.sources)
+        target_recipe = parse_recipe(self.cfg.target_recipe, self.sources) if self.cfg.target_recipe else None
         n = int(round(self.cfg.crop_s * self.cfg.sample_rate))
         while True:
             utt = self.speech[int(rng.choice(len(self.speech), p=self.weights))]
-            yield make_pair(read_crop(utt, self.cfg.sample_rate, n, rng), self.cfg, recipe, rng)
+            yield make_pair(read_crop(utt, self.cfg.sample_rate, n, rng), self.cfg, recipe, rng, target_recipe)
 
 
 def validation_set(cfg: RepairConfig, speech: list[Utterance], noise_files: list[str], n: int = 48,
@@ -125,10 +129,11 @@ def validation_set(cfg: RepairConfig, speech: list[Utterance], noise_files: list
         speech = speech[:: len(speech) // n][:n]
     sources = Sources(noise_files=tuple(sorted(noise_files)), speech_files=tuple(u.path for u in speech))
     recipe = parse_recipe(cfg.recipe, sources)
+    target_recipe = parse_recipe(cfg.target_recipe, sources) if cfg.target_recipe else None
     out = []
     for utt in speech:
         rng = file_rng(seed, Path(utt.path).name)
         x, file_sr = sf.read(utt.path, dtype="float32", always_2d=True)
         x = audio.resample(audio.to_mono(x), file_sr, cfg.sample_rate)[: int(max_s * cfg.sample_rate)]
-        out.append(make_pair(np.ascontiguousarray(x), cfg, recipe, rng))
+        out.append(make_pair(np.ascontiguousarray(x), cfg, recipe, rng, target_recipe))
     return out

@@ -5,6 +5,9 @@
   difference of log magnitudes, averaged over resolutions.
 * Loudness term: L1 of frame log-energies (dB, 32 ms frames), a differentiable proxy of the
   loudness contour ``cos_loudness`` compares.
+* Compressed-magnitude term: MSE of ``|STFT|^0.3`` (the power-law compression GTCRN and
+  DeepFilterNet train with), at the model's own resolution.
+* SI-SDR term: minus the scale-invariant SDR in dB.
 * Pitch term: log-magnitude L1 restricted to the band that carries F0 and the first harmonics
   (``pitch_band_hz``), a proxy of what ``cos_pitch`` measures.
 """
@@ -49,6 +52,23 @@ def pitch_band_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> torc
     return torch.mean(torch.abs(torch.log(ms[..., lo:hi + 1] + floor) - torch.log(my[..., lo:hi + 1] + floor)))
 
 
+def compressed_magnitude_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> torch.Tensor:
+    my, ms = magnitude(y, cfg.n_fft, cfg.hop // 2), magnitude(s, cfg.n_fft, cfg.hop // 2)
+    return torch.mean((ms.clamp_min(1e-8) ** 0.3 - my.clamp_min(1e-8) ** 0.3) ** 2)
+
+
+def neg_si_sdr(y: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of -SI-SDR (dB); silent references are left out."""
+    energy = (s * s).sum(-1)
+    alpha = (y * s).sum(-1) / (energy + _EPS)
+    target = alpha[:, None] * s
+    ratio = (target.pow(2).sum(-1) + _EPS) / ((y - target).pow(2).sum(-1) + _EPS)
+    keep = energy > 1e-6
+    if not bool(keep.any()):
+        return y.sum() * 0.0
+    return -torch.mean(10 * torch.log10(ratio[keep]))
+
+
 def total_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> tuple[torch.Tensor, dict]:
     """The variant's training loss and its terms (floats, for the log)."""
     terms = {"mrstft": multi_resolution_stft_loss(y, s, cfg.resolutions, cfg.log_floor)}
@@ -56,5 +76,9 @@ def total_loss(y: torch.Tensor, s: torch.Tensor, cfg: RepairConfig) -> tuple[tor
         terms["loudness"] = cfg.w_loudness * loudness_loss(y, s, cfg.sample_rate)
     if cfg.w_pitch:
         terms["pitch"] = cfg.w_pitch * pitch_band_loss(y, s, cfg)
+    if cfg.w_compressed:
+        terms["compressed"] = cfg.w_compressed * compressed_magnitude_loss(y, s, cfg)
+    if cfg.w_si_sdr:
+        terms["si_sdr"] = cfg.w_si_sdr * neg_si_sdr(y, s)
     total = sum(terms.values())
     return total, {k: float(v.detach()) for k, v in terms.items()}

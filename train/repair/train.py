@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         y = enhance_batch(model, feat, spec, clean.shape[1])
         loss, terms = total_loss(y, clean, cfg)
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * 0.5 ** (step / cfg.lr_half_life_steps)
+            group["lr"] = cfg.learning_rate(step)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
