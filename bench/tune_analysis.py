@@ -59,7 +59,7 @@ from msar.dsp.repair.declip import declip  # noqa: E402
 from msar.dsp.repair.dropouts import conceal_dropouts  # noqa: E402
 from msar.dsp.repair.dropouts import DropoutParams  # noqa: E402
 from msar.dsp.repair.hum import HumParams, remove_hum  # noqa: E402
-from msar.dsp.repair.pipeline import PipelineParams, repair  # noqa: E402
+from msar.dsp.repair.pipeline import PipelineParams, model_snr_db, repair  # noqa: E402
 from msar.dsp.scoring import ScoreParams, make_pair, score_pair  # noqa: E402
 
 SR = rp.SR
@@ -189,7 +189,10 @@ def measure(item: dict, noisy_snr: float, outcomes: bool) -> dict:
         y = fn()
         row[stage] = row["unprocessed"] if y is None else score(ref, y[:, 0])
     for s in STRENGTHS:
-        row[f"denoise@{s:g}"] = score(ref, neural(x2, SR, s)[:, 0])
+        y = neural(x2, SR, s)
+        row[f"denoise@{s:g}"] = score(ref, y[:, 0])
+        if s == 1.0:  # the model's own noise check (Thresholds.model_snr_db) is on its full-strength output
+            row["model_snr"] = model_snr_db(x2, y)
     # The whole pipeline, as the benchmark's msar runs it, before and after the tuning.
     before = PipelineParams(analysis=BEFORE_PARAMS, thresholds=BEFORE_THRESHOLDS,
                             dropouts=replace(DropoutParams(), detect=BEFORE_PARAMS))
@@ -289,6 +292,30 @@ def _denoise_rule(T, s_lo, s_hi=1.0, A=0.0, bw=0.0):
     return pick
 
 
+def _model_rule(T, M, s_lo, A):
+    """As :func:`_denoise_rule` (``T``, ``A``, ``s_lo``), plus the model's own check: files whose SNR
+    reads at or above ``T`` get the stage at ``s_lo`` when the model SNR is below ``M``."""
+    base = _denoise_rule(T, s_lo, 1.0, A)
+
+    def pick(r):
+        out, fired = base(r)
+        if fired or not r.get("model_snr", math.inf) < M:
+            return out, fired
+        return r[f"denoise@{s_lo:g}"], True
+    return pick
+
+
+def _model_only_rule(M, s_lo, A):
+    """The model's check alone: the stage when the model SNR is below ``M``, at strength 1 below
+    ``A`` dB of model SNR and ``s_lo`` above."""
+    def pick(r):
+        m = r.get("model_snr", math.inf)
+        if not m < M:
+            return r["unprocessed"], False
+        return r[f"denoise@{(1.0 if m < A else s_lo):g}"], True
+    return pick
+
+
 def denoise_rules(t: Thresholds) -> list[tuple[str, object]]:
     rule = _denoise_rule
     rules = [("never", rule(-math.inf, 1.0))]
@@ -299,6 +326,12 @@ def denoise_rules(t: Thresholds) -> list[tuple[str, object]]:
                + (" (chosen)" if (T, A, s) == (t.snr_db, t.snr_full_strength_db, t.mild_strength) else ""),
                rule(T, s, 1.0, A))
               for A in (5, 8) for s in (0.5, 0.75) for T in (20, 22, 25)]
+    rules += [(f"SNR < {T} dB or model SNR < {M} dB, strength 1 below {A} dB, {s:g} above"
+               + (" (chosen)" if (T, M, A, s) == (t.snr_db, t.model_snr_db, t.snr_full_strength_db, t.mild_strength)
+                  else ""), _model_rule(T, M, s, A))
+              for T in (20,) for M in (10, 15, 20, 25) for A in (8,) for s in (0.75, 1.0)]
+    rules += [(f"model SNR < {M} dB only, strength 1 below {A} dB (model SNR), {s:g} above", _model_only_rule(M, s, A))
+              for M in (10, 15, 20, 25) for A in (5, 10) for s in (0.75, 1.0)]
     rules += [("oracle ceiling: every file with noise ≤ 20 dB at strength 1, no other",
                lambda r: ((r["denoise@1"], True) if "denoise" in r["truth"].split() else (r["unprocessed"], False)))]
     return rules
@@ -447,6 +480,21 @@ def report(rows: list[dict], args, elapsed: float, rows2: list[dict] | None = No
 
     if "unprocessed" not in rows[0]:
         return "\n".join(lines)
+
+    lines += ["## The model's own SNR estimate", "",
+              "`10·log10(P(y) / P(x − y))` of the model's full-strength output `y` on input `x`: what it kept over "
+              "what it removed (`Thresholds.model_snr_db` compares it for files whose SNR reads clean).", "",
+              "| damage | files | applied SNR dB | model SNR dB: median | min | max | analysis SNR dB: median |",
+              "|---|---:|---|---:|---:|---:|---:|"]
+    for d in DAMAGES:
+        rs = [r for r in rows if r["damage"] == d and "model_snr" in r]
+        if not rs:
+            continue
+        m = [r["model_snr"] for r in rs]
+        ap = [r["snr_applied"] for r in rs if np.isfinite(r["snr_applied"])]
+        lines.append(f"| {d} | {len(rs)} | {f'{min(ap):.1f}–{max(ap):.1f}' if ap else '—'} | {np.median(m):.1f} "
+                     f"| {min(m):.1f} | {max(m):.1f} | {np.median([r['snr_db'] for r in rs]):.1f} |")
+    lines.append("")
 
     rules = denoise_rules(t)
     chosen = f"SNR < {t.snr_db:g} dB, strength 1 below {t.snr_full_strength_db:g} dB, {t.mild_strength:g} above"
