@@ -12,10 +12,12 @@ help:
 	@echo "make test   - create .venv if needed and run the test suite"
 	@echo "make bench  - throughput benchmarks (writes reports/bench-*.md)"
 	@echo "make bench-repair - msar repair vs noisereduce, RNNoise, GTCRN, DeepFilterNet3, ffmpeg (reports/bench-repair.md)"
+	@echo "make bench-resynth - --mode mask|resynth|auto vs the same peers, spectrograms, game dialogue (reports/resynth-bench.md)"
 	@echo "make train-repair REPAIR_VARIANT=V - train variant V (base, improved, multispeaker, multispeaker-repair) in the background"
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
+	@echo "make synth-compare - single- vs multi-speaker vs augmented synthesis on a voice with little data (reports/synth_generalization.*)"
 	@echo "make bench-synth - every msar voice vs flite, festival, espeak-ng, piper: WER, DNSMOS/DistillMOS, identity, speed (reports/bench-synth.md)"
 	@echo "make bench-long - msar repair + score on a 2-hour 48 kHz stereo file: peak memory, x real time (reports/bench-long.md)"
 	@echo "make fuzz   - fuzz the audio-reading path with atheris for FUZZ_SECONDS (default 120)"
@@ -93,9 +95,10 @@ $(VENV)/.torch: $(STAMP)
 
 # Starts (or resumes from $(CACHE)/checkpoints/<variant>/last.pt) a background training run of
 # TRAIN_MINUTES minutes and returns; follow it with: tail -f $(CACHE)/checkpoints/train-<variant>.log
+# REPAIR_NEXT=1 trains the variant's next version (train/repair/configs.py: NEXT).
 train-repair: $(VENV)/.torch
 	mkdir -p $(CACHE)/checkpoints
-	nohup $(BIN)/python -m train.repair.train --variant $(REPAIR_VARIANT) --corpus $(CACHE)/corpus \
+	nohup $(BIN)/python -m train.repair.train --variant $(REPAIR_VARIANT) $(if $(REPAIR_NEXT),--next) --corpus $(CACHE)/corpus \
 	    --out $(CACHE)/checkpoints --max-minutes $(TRAIN_MINUTES) --resume \
 	    >> $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log"
@@ -139,6 +142,18 @@ bench-repair: $(VENV)/.bench
 	$(BIN)/python bench/repair_peers.py --files $(BENCH_FILES) --out reports/bench-repair.md
 	$(BIN)/python bench/repair_throughput.py --out reports/bench-repair-model.md
 
+# Issue 9's report: msar repair --mode mask|resynth|auto against the bench-repair peers on bench-repair's files
+# (PESQ-wb, STOI, LSD whole band and > 4 kHz, Q, DNSMOS, DistillMOS, x real time), a spectrogram PNG per damage
+# type, and the damaged real game dialogue before/after: reports/resynth-bench.md + .csv + -game.csv,
+# reports/resynth-spectrograms/. The peers' rows are reused while their input files are unchanged.
+RESYNTH_BENCH_FILES ?= 6
+RESYNTH_BENCH_GAME  ?= 12
+.PHONY: bench-resynth
+bench-resynth: $(VENV)/.bench
+	$(BIN)/python -c "import distillmos" 2>/dev/null || $(BIN)/pip install -q --no-deps distillmos==0.9.1
+	nice -n 5 $(BIN)/python bench/resynth_bench.py --files $(RESYNTH_BENCH_FILES) --game $(RESYNTH_BENCH_GAME) \
+	    --out reports/resynth-bench.md
+
 # The seed's four-model table, measured: every shipped repair variant through `msar repair --model NAME`
 # on REPORT_FILES clips per damage type of test-split speech (the bench-repair material), scored with
 # `msar score`: reports/repair.md + .csv, reports/repair_models.png, reports/repair_q_terms.png.
@@ -169,6 +184,23 @@ train-synth: $(VENV)/.torch
 
 export-synth: $(VENV)/.torch
 	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/best.pt --name $(SYNTH_NAME)
+
+# Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
+# utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
+# and early stopping (the voice's validation utterances), scored on its held-out utterances (MCD, F0 RMSE, V/UV, WER):
+# reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (three trainings at one thread,
+# about 12 CPU minutes each): niced, resumable, not part of `make test`. The prep is the shipped recipe's (<= 6 s).
+SYNTH_COMPARE_PREP    ?= $(CACHE)/synth-prep/multispeaker
+SYNTH_COMPARE_SPEAKER ?= asterisk-allison
+SYNTH_COMPARE_UTTS    ?= 32
+SYNTH_COMPARE_STEPS   ?= 1200
+.PHONY: synth-compare
+synth-compare: $(VENV)/.torch
+	test -f $(SYNTH_COMPARE_PREP)/index.json || nice -n 5 $(BIN)/python -m train.synth.prepare --corpus $(CACHE)/corpus \
+	    --out $(SYNTH_COMPARE_PREP) --max-per-speaker $(SYNTH_PER_SPEAKER) --max-seconds 6 -j 1
+	nice -n 5 $(BIN)/python -m train.synth.compare --prep $(SYNTH_COMPARE_PREP) --corpus $(CACHE)/corpus \
+	    --out $(CACHE)/synth-compare --speaker $(SYNTH_COMPARE_SPEAKER) --train-utts $(SYNTH_COMPARE_UTTS) \
+	    --steps $(SYNTH_COMPARE_STEPS) --report reports/synth_generalization
 
 # Every shipped voice against flite, festival, espeak-ng and piper (bench/synth_peers.py): WER (faster-whisper
 # tiny.en), DNSMOS + DistillMOS, resemblyzer identity, x real time per core: reports/bench-synth.md + .csv.

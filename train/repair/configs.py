@@ -126,11 +126,15 @@ VARIANTS: dict[str, RepairConfig] = {c.name: c for c in (
     RepairConfig("multispeaker-repair", speakers="all", recipe="mix", **_IMPROVED),
 )}
 
-#: The next default, in training (swapped into VARIANTS when its ONNX ships).
+#: The next default, in training (``train --next``; swapped into VARIANTS when its ONNX ships).
 MULTISPEAKER_REPAIR_V2 = RepairConfig(
     "multispeaker-repair", speakers="all", recipe=DENOISE_MIX, target_recipe=BAND_LIMITS,
-    hidden=224, lr=2e-3, lr_schedule="cosine", total_steps=6000, warmup_steps=200,
+    hidden=224, lr=2e-3, lr_schedule="cosine", total_steps=5000, warmup_steps=200,
     w_compressed=5.0, w_si_sdr=0.01, **_IMPROVED)
+
+
+#: Variants with a next version in training: ``python -m train.repair.train --variant NAME --next``.
+NEXT: dict[str, RepairConfig] = {"multispeaker-repair": MULTISPEAKER_REPAIR_V2}
 
 
 def get(name: str) -> RepairConfig:

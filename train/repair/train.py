@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="data-loading processes (0: in the main process)")
     ap.add_argument("--batch", type=int, default=0, help="override the variant's batch size")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--next", action="store_true", help="train the variant's next version (configs.NEXT)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
-    cfg = configs.get(args.variant)
+    cfg = configs.NEXT[args.variant] if args.next else configs.get(args.variant)
     batch = args.batch or cfg.batch
     out = args.out / cfg.name
     out.mkdir(parents=True, exist_ok=True)
