@@ -110,6 +110,8 @@ class System:
     run: Callable[[str, str], None] | None = None
     not_run: str | None = None
     extra: dict = field(default_factory=dict)
+    #: Its rows were read from an earlier run's CSV (``--reuse``), not measured in this run.
+    reused_from: str | None = None
 
 
 def array_system(fn: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[str, str], None]:
@@ -437,6 +439,37 @@ def run_systems(systems: list[System], items: list[dict], work: Path) -> list[di
     return results
 
 
+#: CSV columns read back as numbers by :func:`reuse_rows`.
+_NUMERIC = ("duration_s", "cpu_s", "x_rt", "pesq_wb", "stoi", "si_sdr", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
+            "mse", "cos_pitch", "cos_loudness", "q", "pesq_vs_input")
+
+
+def reuse_rows(path: Path, systems: list[System], items: list[dict]) -> list[dict]:
+    """The rows of ``systems`` from an earlier run's CSV, marked reused; fails unless that run had
+    every file of this one (same clips, damage types and durations) for each system it ran."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    want = {(it["damage"], it["clip"]): round(it["duration_s"], 3) for it in items}
+    out = []
+    for system in systems:
+        mine = [r for r in rows if r["system"] == system.name]
+        if not mine:
+            system.not_run = f"not in {path}"
+            continue
+        need = {k: v for k, v in want.items() if system.only is None or k[0] in system.only}
+        have = {(r["damage"], r["clip"]): float(r["duration_s"]) for r in mine}
+        if have.keys() != need.keys() or any(abs(have[k] - v) > 1e-3 for k, v in need.items()):
+            raise SystemExit(f"{path}: {system.name}'s files are not this run's (other --files/--seconds/--seed?)")
+        for r in mine:
+            r = dict(r)
+            for k in _NUMERIC:
+                if r.get(k) not in (None, ""):
+                    r[k] = float(r[k])
+            out.append(r)
+        system.reused_from = str(path)
+    return out
+
+
 _DNSMOS = None
 
 
@@ -564,7 +597,8 @@ def write_report(args, systems, results, skipped_damages, clips, cli, elapsed_s:
         "|---|---|---|",
     ]
     for s in systems:
-        lines.append(f"| {s.name} | {s.what} | {'ran' if not s.not_run else 'not run: ' + s.not_run} |")
+        status = "not run: " + s.not_run if s.not_run else (f"reused from `{s.reused_from}`" if s.reused_from else "ran")
+        lines.append(f"| {s.name} | {s.what} | {status} |")
     failed = [r for r in results if r["status"] != "ok"]
     if failed:
         lines += ["", f"{len(failed)} file runs failed (in the CSV, `status=failed`), e.g. "
@@ -683,18 +717,24 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="processes for the (untimed) scoring")
     ap.add_argument("--keep", type=Path, default=None, help="keep the audio in this folder")
     ap.add_argument("--no-cli", action="store_true", help="skip the run of the `msar repair` command")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="with --systems: take the other systems' rows from this CSV of an earlier run on the same "
+                         "files (same --files, --seconds, --seed and corpus; checked) instead of running them")
     ap.add_argument("--out", default="reports/bench-repair.md")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     start = time.perf_counter()
 
     systems = make_systems()
+    every = systems
     if args.systems:
         wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
         unknown = [w for w in wanted if w not in {s.name for s in systems}]
         if unknown:
             raise SystemExit(f"unknown system(s) {unknown}; choose from {[s.name for s in systems]}")
         systems = [s for s in systems if s.name in wanted]
+    elif args.reuse:
+        raise SystemExit("--reuse needs --systems (the systems to run now)")
 
     with tempfile.TemporaryDirectory(prefix="bench-repair-") as tmp:
         work = args.keep or Path(tmp)
@@ -705,6 +745,10 @@ def main() -> None:
         results = run_systems(systems, items, work)
         log.info("scoring %d outputs", sum(r["status"] == "ok" for r in results))
         score_all(results, items, args.jobs)
+        if args.reuse:
+            others = [s for s in every if s not in systems]
+            results += reuse_rows(args.reuse, others, items)
+            systems = every
         cli = None
         if not args.no_cli and any(s.name == "msar" and not s.not_run for s in systems):
             cli = cli_run(items, work)
