@@ -141,15 +141,17 @@ def score(ref: np.ndarray, y: np.ndarray) -> dict:
 
 
 _MODEL = None
+#: The mask model tuned for (``--model``): a shipped name or an .onnx path.
+MODEL_NAME = "multispeaker-repair"
 
 
 def neural(x: np.ndarray, sr: int, strength: float = 1.0) -> np.ndarray:
-    """The default model (multispeaker-repair) at ``strength``, as the benchmark runs it."""
+    """The mask model (``MODEL_NAME``; default the shipped default) at ``strength``."""
     global _MODEL
     from msar.onnx_models import registry, runtime
 
     if _MODEL is None:
-        _MODEL = runtime.load_model(registry.resolve("multispeaker-repair", task="repair"))
+        _MODEL = runtime.load_model(registry.resolve(MODEL_NAME, task="repair"))
     return runtime.enhance(x, sr, strength=strength, model=_MODEL)
 
 
@@ -603,6 +605,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def main() -> None:
+    global MODEL_NAME
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=16, help="clean clips (default 16: two per valid speaker)")
     ap.add_argument("--seconds", type=float, default=4.0)
@@ -617,8 +620,10 @@ def main() -> None:
     ap.add_argument("--confirm-seed", type=int, default=None,
                     help="also run the checks on a second draw of the damage with this seed (nothing is chosen on it)")
     ap.add_argument("--confirm-cache", default=None, help="pickle for the second draw, reused when present")
+    ap.add_argument("--model", default="multispeaker-repair", help="mask model: a shipped name or an .onnx path")
     ap.add_argument("--out", default="reports/analysis-tuning.md")
     args = ap.parse_args()
+    MODEL_NAME = args.model
     rows, elapsed = build(args)
     rows2 = None
     if args.confirm_seed is not None:

@@ -268,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--default-strength", type=float, default=1.0,
                     help="the runtime's default strength, stored in the sidecar (choose it on the valid "
                          "split: python -m train.repair.evaluate MODEL --split valid --strength S)")
+    ap.add_argument("--next", action="store_true", help="export the variant's next version (configs.NEXT)")
     args = ap.parse_args(argv)
-    cfg = configs.get(args.variant)
+    cfg = configs.NEXT[args.variant] if args.next else configs.get(args.variant)
     ckpt_path = args.checkpoint or Path("cache/checkpoints") / cfg.name / "best.pt"
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     if ck["config"] != cfg.to_dict():
