@@ -189,11 +189,11 @@ export-synth: $(VENV)/.torch
 # utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
 # and early stopping (the voice's validation utterances), scored on its held-out utterances (MCD, F0 RMSE, V/UV, WER):
 # reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (three trainings at one thread,
-# about 12 CPU minutes each): niced, resumable, not part of `make test`. The prep is the shipped recipe's (<= 6 s).
+# about 7 CPU minutes each): niced, resumable, not part of `make test`. The prep is the shipped recipe's (<= 6 s).
 SYNTH_COMPARE_PREP    ?= $(CACHE)/synth-prep/multispeaker
 SYNTH_COMPARE_SPEAKER ?= asterisk-allison
 SYNTH_COMPARE_UTTS    ?= 32
-SYNTH_COMPARE_STEPS   ?= 1200
+SYNTH_COMPARE_STEPS   ?= 800
 .PHONY: synth-compare
 synth-compare: $(VENV)/.torch
 	test -f $(SYNTH_COMPARE_PREP)/index.json || nice -n 5 $(BIN)/python -m train.synth.prepare --corpus $(CACHE)/corpus \

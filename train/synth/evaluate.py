@@ -19,6 +19,64 @@ from msar.onnx_models import synth as S
 
 from .train import mcd_db
 
+METRICS = ("mcd_db", "f0_rmse_hz", "vuv_error", "dur_rmse_log")
+
+
+def utterance_metrics(voice: S.Voice, d: dict) -> dict[str, float] | None:
+    """``mcd_db``, ``f0_rmse_hz`` (absent when no frame is voiced in both), ``vuv_error`` and
+    ``dur_rmse_log`` of one prepared utterance ``d`` (``prepare.py``'s arrays) spoken by its
+    speaker ``d["speaker"]``; None when the voice lacks the speaker or one of the phones."""
+    if d["speaker"] not in {s.name for s in voice.speakers} or any(str(p) not in voice.phone_table for p in d["phones"]):
+        return None
+    lay = voice.layout
+    spk = voice.speaker(d["speaker"]).id
+    ids = np.array([voice.phone_table[str(p)] for p in d["phones"]], np.int64)
+    stress = np.clip(d["stress"], 0, 2).astype(np.int64)
+    dur = d["durations"].astype(np.int64)
+    f = voice.features(ids, stress, spk, dur, 1.0)
+    t = d["feats"][: len(f)]
+    f = f[: len(t)]
+    sp = slice(*lay["sp"])
+    m = {"mcd_db": mcd_db(f[:, sp], t[:, sp])}
+    v = (f[:, 1] > 0.5) & (t[:, 1] > 0.5)
+    if v.any():
+        m["f0_rmse_hz"] = float(np.sqrt(np.mean((np.exp(f[v, 0]) - np.exp(t[v, 0])) ** 2)))
+    m["vuv_error"] = float(np.mean((f[:, 1] > 0.5) != (t[:, 1] > 0.5)))
+    log_dur = voice.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
+                                               "speaker": np.array([spk], np.int64)})[0][0]
+    m["dur_rmse_log"] = float(np.sqrt(np.mean((log_dur - np.log1p(dur)) ** 2)))
+    return m
+
+
+def per_utterance(voice: S.Voice, data: Path, split: str = "valid", speakers: set[str] | None = None) -> dict[str, dict]:
+    """:func:`utterance_metrics` of every row of ``split`` in ``data`` (``prepare.py`` layout),
+    optionally only those of ``speakers``, by utterance id (with its ``speaker``); skipped rows
+    are left out."""
+    out = {}
+    for r in json.loads((data / "index.json").read_text()):
+        if r["split"] != split or (speakers is not None and r["speaker"] not in speakers):
+            continue
+        m = utterance_metrics(voice, dict(np.load(data / "utts" / f"{r['id']}.npz")) | {"speaker": r["speaker"]})
+        if m is not None:
+            out[r["id"]] = m | {"speaker": r["speaker"]}
+    return out
+
+
+def summarize(per_utt: dict[str, dict]) -> dict[str, dict]:
+    """Means of :func:`per_utterance`'s metrics per speaker and over ``"all"`` utterances, with
+    the number of ``utterances``."""
+    groups = defaultdict(list)
+    for m in per_utt.values():
+        groups[m["speaker"]].append(m)
+    groups = dict(sorted(groups.items())) | {"all": list(per_utt.values())}
+    return {spk: {k: round(float(np.mean([m[k] for m in ms if k in m])), 3) for k in METRICS if any(k in m for m in ms)}
+            | {"utterances": len(ms)} for spk, ms in groups.items() if ms}
+
+
+def evaluate(voice: S.Voice, data: Path, split: str = "valid", speakers: set[str] | None = None) -> dict[str, dict]:
+    """:func:`summarize` of :func:`per_utterance`."""
+    return summarize(per_utterance(voice, data, split, speakers))
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.synth.evaluate", description=__doc__.split("\n")[0])
@@ -26,38 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--split", default="valid")
     args = ap.parse_args(argv)
-    voice = S.load_voice(args.model)
-    lay = voice.layout
-    index = [r for r in json.loads((args.data / "index.json").read_text()) if r["split"] == args.split]
-    per = defaultdict(lambda: defaultdict(list))
-    for r in index:
-        d = np.load(args.data / "utts" / f"{r['id']}.npz")
-        if r["speaker"] not in {s.name for s in voice.speakers} or any(str(p) not in voice.phone_table for p in d["phones"]):
-            continue
-        spk = voice.speaker(r["speaker"]).id
-        ids = np.array([voice.phone_table[str(p)] for p in d["phones"]], np.int64)
-        stress = np.clip(d["stress"], 0, 2).astype(np.int64)
-        dur = d["durations"].astype(np.int64)
-        f = voice.features(ids, stress, spk, dur, 1.0)
-        t = d["feats"][: len(f)]
-        f = f[: len(t)]
-        sp = slice(*lay["sp"])
-        per[r["speaker"]]["mcd_db"].append(mcd_db(f[:, sp], t[:, sp]))
-        v = (f[:, 1] > 0.5) & (t[:, 1] > 0.5)
-        if v.any():
-            per[r["speaker"]]["f0_rmse_hz"].append(float(np.sqrt(np.mean((np.exp(f[v, 0]) - np.exp(t[v, 0])) ** 2))))
-        per[r["speaker"]]["vuv_error"].append(float(np.mean((f[:, 1] > 0.5) != (t[:, 1] > 0.5))))
-        log_dur = voice.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
-                                                   "speaker": np.array([spk], np.int64)})[0][0]
-        per[r["speaker"]]["dur_rmse_log"].append(float(np.sqrt(np.mean((log_dur - np.log1p(dur)) ** 2))))
-    out = {spk: {k: round(float(np.mean(v)), 3) for k, v in m.items()} | {"utterances": len(m["mcd_db"])}
-           for spk, m in sorted(per.items())}
-    allm = defaultdict(list)
-    for m in per.values():
-        for k, v in m.items():
-            allm[k] += v
-    out["all"] = {k: round(float(np.mean(v)), 3) for k, v in allm.items()}
-    print(json.dumps(out, indent=1))
+    print(json.dumps(evaluate(S.load_voice(args.model), args.data, args.split), indent=1))
     return 0
 
 

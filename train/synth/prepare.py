@@ -89,12 +89,17 @@ def folder_items(root: Path, language: str, max_per_speaker: int) -> list[dict]:
     return items
 
 
+def load_mono(path: str | Path) -> np.ndarray:
+    """The recording at ``path`` as the models see it: mean of its channels, at ``SR`` Hz, 1-D."""
+    x, info = audio.read(path)
+    return audio.resample(x.mean(axis=1) if x.ndim == 2 else x, info.sr, SR)
+
+
 def prepare_one(item: dict, out_dir: Path) -> dict | None:
     """Write ``<out_dir>/<id>.npz`` (phones, stress, durations, feats); returns its summary row,
     or None when the text cannot be pronounced."""
     out = out_dir / f"{item['id']}.npz"
-    x, info = audio.read(item["audio"])
-    x = audio.resample(x.mean(axis=1) if x.ndim == 2 else x, info.sr, SR)
+    x = load_mono(item["audio"])
     if not out.exists():
         try:
             norm = F.normalize(item["text"], item["language"])

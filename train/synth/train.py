@@ -42,8 +42,10 @@ def load_examples(data: Path) -> tuple[list[dict], list[dict]]:
     return index, exs
 
 
-def build_tables(index: list[dict], exs: list[dict]) -> tuple[list[dict], list[str]]:
-    """Speakers (id, name, sex, language, hours) and phones (id 0 is padding) of the data."""
+def build_tables(index: list[dict], exs: list[dict], phones: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """Speakers (id, name, sex, language, hours) and phones (id 0 is padding) of the data;
+    ``phones`` (without padding) fixes the inventory instead, so that models trained on different
+    subsets of one corpus can be evaluated on the same utterances."""
     spk: dict[str, dict] = {}
     for r in index:
         s = spk.setdefault(r["speaker"], {"name": r["speaker"], "sex": r["sex"], "languages": set(), "hours": 0.0})
@@ -52,7 +54,7 @@ def build_tables(index: list[dict], exs: list[dict]) -> tuple[list[dict], list[s
             s["hours"] += r["duration_s"] / 3600
     speakers = [{"id": i, "name": s["name"], "sex": s["sex"], "language": ",".join(sorted(s["languages"])),
                  "hours": round(s["hours"], 3)} for i, s in enumerate(sorted(spk.values(), key=lambda s: s["name"]))]
-    phones = [PAD] + sorted({p for e in exs for p in e["phones"]})
+    phones = [PAD] + sorted(set(phones) if phones is not None else {p for e in exs for p in e["phones"]})
     return speakers, phones
 
 
@@ -116,6 +118,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-minutes", type=float, default=30)
     ap.add_argument("--max-steps", type=int, default=10 ** 9)
     ap.add_argument("--save-minutes", type=float, default=3)
+    ap.add_argument("--eval-steps", type=int, default=0, help="validate and checkpoint every N steps instead of "
+                    "every --save-minutes (so early stopping does not depend on the machine's speed)")
+    ap.add_argument("--phones", type=Path, default=None, help="JSON list of the phone inventory (default: the data's)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--tiny", action="store_true", help="a very small model (tests)")
@@ -141,7 +146,8 @@ def main(argv=None) -> int:
         mean, std = np.array(ck["mean"], np.float32), np.array(ck["std"], np.float32)
         cfg = SynthConfig(**ck["config"])
     else:
-        speakers, phones = build_tables(index, exs)
+        inventory = json.loads(args.phones.read_text(encoding="utf-8")) if args.phones else None
+        speakers, phones = build_tables(index, exs, inventory)
         mean, std = feature_stats(exs, lay["vuv"][0])
         extra = dict(phone_dim=16, speaker_dim=8, enc_hidden=16, dec_hidden=16, dec_layers=1) if args.tiny else {}
         cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean), **extra)
@@ -199,7 +205,8 @@ def main(argv=None) -> int:
         done = (now - start) / 60 >= args.max_minutes or step >= args.max_steps
         if step % 50 == 0:
             print(f"step {step} {minutes:.1f} min " + " ".join(f"{k}={float(v):.4f}" for k, v in ls.items()), flush=True)
-        if done or (now - last_save) / 60 >= args.save_minutes:
+        due = step % args.eval_steps == 0 if args.eval_steps else (now - last_save) / 60 >= args.save_minutes
+        if done or due:
             v = evaluate()
             if v["total"] < best:
                 best = v["total"]
