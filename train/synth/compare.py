@@ -5,8 +5,9 @@ early-stopping rule are compared on held-out utterances of that voice:
 - ``single``: that voice's budget alone;
 - ``multi``: the budget plus the other voices' training utterances of the shipped recipe;
 - ``multi-aug``: the same plus one damaged-then-repaired copy of every training utterance
-  (``msar.dsp.degrade`` with mild noise, reverb and band limits, then the msar repair pipeline
-  with the shipped mask model), features taken from the repaired audio.
+  (``msar.dsp.degrade`` with mild noise, reverb and band limits, then ``msar repair`` with its
+  defaults: the shipped mask model for noise, the resynthesis for a band limit), features taken
+  from the repaired audio.
 
     python -m train.synth.compare --prep cache/synth-prep/multispeaker --corpus cache/corpus \\
         --out cache/synth-compare --report reports/synth_generalization
@@ -30,10 +31,10 @@ import csv
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import zlib
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +48,12 @@ MODELS = ("single", "multi", "multi-aug")
 DESCRIPTION = {"single": "single-speaker (the voice's budget only)",
                "multi": "multi-speaker (budget + 8 other voices)",
                "multi-aug": "multi-speaker + damaged/repaired copies"}
-#: Mild damage a repair pipeline can mostly undo: SNR 10-25 dB (the pipeline's denoise threshold is
-#: 20 dB, so the quieter noises stay, as they would in real use), a small room half of the time,
-#: and a band limit in a third of the files.
-AUG_RECIPE = ("noise:kind=any,snr_db=10..25,reverb:rt60_s=0.2..0.5,drr_db=0..10,p=0.5,"
-              "lowpass:cutoff_hz=4000..7000,p=0.3")
+#: Mild damage that ``msar repair`` is built to undo: noise at 15-30 dB SNR (below 20 dB the mask
+#: model runs; above, the pipeline leaves the file alone, as it would in real use), a small room in
+#: a third of the files, and a band limit in a third, below the 6 kHz at which ``--mode auto``
+#: restores the missing band by resynthesis (a 6-7 kHz limit would stay unrepaired).
+AUG_RECIPE = ("noise:kind=any,snr_db=15..30,reverb:rt60_s=0.2..0.4,drr_db=0..10,p=0.3,"
+              "lowpass:cutoff_hz=3500..5500,p=0.3")
 AUG_SUFFIX = "__aug"
 
 
@@ -107,32 +109,26 @@ def write_data(folder: Path, rows: list[dict], sources: dict[str, Path]) -> Path
     return folder
 
 
-def augment_one(row: dict, audio_path: str, clean_npz: Path, out_npz: Path, seed: int, sources) -> None:
-    """Damage the recording with :data:`AUG_RECIPE`, repair it with the msar pipeline (shipped
-    mask model) and write ``out_npz``: the clean example's phones and durations (every damage
-    keeps the signal sample-aligned, so the alignment still holds) with the repaired audio's
-    WORLD features, and what was damaged and repaired."""
+def damage(row: dict, audio_path: str, seed: int, sources) -> tuple[np.ndarray, list[str]]:
+    """The recording damaged with :data:`AUG_RECIPE` (the file's own generator) and the names of
+    the damages applied. Every damage keeps the signal sample-aligned, so the clean example's
+    alignment still holds for the copy."""
     from msar.dsp.degrade import degrade, file_rng, parse_recipe
-    from msar.dsp.repair.pipeline import PipelineParams, repair
-    from msar.onnx_models.runtime import enhance
 
-    x = prepare.load_mono(audio_path)
-    y, applied = degrade(x, SR, parse_recipe(AUG_RECIPE, sources), file_rng(seed, row["id"]))
-    fixed = repair(y, SR, PipelineParams(), denoise=partial(enhance, model="multispeaker-repair"), run_guard=False)
-    feats = world.world_features(np.asarray(fixed.y, np.float32).reshape(-1), SR)
-    d = np.load(clean_npz)
-    assert len(feats) == len(d["feats"]), f"{row['id']}: {len(feats)} frames after repair, {len(d['feats'])} before"
-    tmp = out_npz.with_suffix(".tmp.npz")
-    np.savez(tmp, phones=d["phones"], stress=d["stress"], durations=d["durations"], feats=feats.astype(np.float32),
-             damages=np.array([a["damage"] for a in applied if a.get("applied", True)], dtype=str),
-             repairs=np.array(fixed.applied(), dtype=str))
-    tmp.replace(out_npz)
+    y, applied = degrade(prepare.load_mono(audio_path), SR, parse_recipe(AUG_RECIPE, sources), file_rng(seed, row["id"]))
+    return np.asarray(y, np.float32).reshape(-1), [a["damage"] for a in applied if a.get("applied", True)]
 
 
 def augment(rows: list[dict], corpus: Path, clean: Path, out: Path, seed: int) -> dict:
-    """Augmented copies of ``rows`` (training rows) in ``out``, skipping those already there;
-    returns how often each damage and each repair stage was applied."""
+    """Augmented copies of ``rows`` (training rows) in ``out`` as ``prepare.py`` examples, skipping
+    those already there: each recording damaged (:func:`damage`), then repaired by ``msar repair``
+    itself with its defaults (``--mode auto``: the mask model for noise, the resynthesis for a
+    band limit), and the clean example's phones and durations with the repaired audio's WORLD
+    features. Returns how often each damage, repair path and stage was applied, and how far the
+    copies' features are from the clean ones."""
     from msar.dsp.degrade import Sources
+
+    from .train import mcd_db
 
     out.mkdir(parents=True, exist_ok=True)
     todo = [r for r in rows if not (out / f"{r['id']}{AUG_SUFFIX}.npz").exists()]
@@ -140,16 +136,41 @@ def augment(rows: list[dict], corpus: Path, clean: Path, out: Path, seed: int) -
         items = {it["id"]: it for it in prepare.manifest_items(corpus, {r["language"] for r in rows}, 10 ** 9, float("inf"))}
         noise = Sources(noise_files=tuple(str(p) for p in sorted((corpus / "noise").rglob("*"))
                                           if p.suffix.lower() in prepare.AUDIO_EXT))
-        for k, r in enumerate(todo):
-            augment_one(r, items[r["id"]]["audio"], clean / f"{r['id']}.npz", out / f"{r['id']}{AUG_SUFFIX}.npz", seed, noise)
-            if k % 100 == 0:
-                print(f"augmented {k}/{len(todo)}", file=sys.stderr, flush=True)
+        damaged, repaired = out / "damaged", out / "repaired"
+        damaged.mkdir(exist_ok=True)
+        applied = {}
+        for r in todo:
+            y, applied[r["id"]] = damage(r, items[r["id"]]["audio"], seed, noise)
+            audio.write(damaged / f"{r['id']}.wav", y, SR, subtype="FLOAT")  # float: no quantization on top
+        print(f"msar repair: {len(todo)} damaged copies", file=sys.stderr, flush=True)
+        report = out / "repair-report.csv"
+        subprocess.run([str(Path(sys.executable).parent / "msar"), "repair", str(damaged), str(repaired), "-j", "1", "-q",
+                        "--report", str(report)], check=True)
+        how = {Path(r["path"]).stem: r for r in csv.DictReader(open(report, encoding="utf-8"))}
+        for r in todo:
+            feats = world.world_features(prepare.load_mono(repaired / f"{r['id']}.wav"), SR)
+            d = np.load(clean / f"{r['id']}.npz")
+            assert len(feats) == len(d["feats"]), f"{r['id']}: {len(feats)} frames after repair, {len(d['feats'])} before"
+            fixed = how[r["id"]]
+            tmp = out / f"{r['id']}{AUG_SUFFIX}.tmp.npz"
+            np.savez(tmp, phones=d["phones"], stress=d["stress"], durations=d["durations"], feats=feats.astype(np.float32),
+                     damages=np.array(applied[r["id"]], dtype=str),
+                     repairs=np.array([f"mode:{fixed['mode']}"] + fixed["stages_applied"].split(), dtype=str))
+            tmp.replace(out / f"{r['id']}{AUG_SUFFIX}.npz")
+        shutil.rmtree(damaged)
+        shutil.rmtree(repaired)
     counts: dict[str, int] = {}
+    sp = slice(*world.feature_layout(SR)["sp"])
+    mcd, vuv = [], []
     for r in rows:
-        d = np.load(out / f"{r['id']}{AUG_SUFFIX}.npz")
+        d, c = np.load(out / f"{r['id']}{AUG_SUFFIX}.npz"), np.load(clean / f"{r['id']}.npz")
         for name in [f"damage:{x}" for x in d["damages"]] + [f"repair:{x}" for x in d["repairs"]]:
             counts[name] = counts.get(name, 0) + 1
-    return {"utterances": len(rows), **dict(sorted(counts.items()))}
+        # how far the training targets moved: the copies' features against the clean ones
+        mcd.append(mcd_db(d["feats"][:, sp], c["feats"][:, sp]))
+        vuv.append(float(np.mean((d["feats"][:, 1] > 0.5) != (c["feats"][:, 1] > 0.5))))
+    return {"utterances": len(rows), **dict(sorted(counts.items())),
+            "copy_vs_clean_mcd_db": round(float(np.mean(mcd)), 3), "copy_vs_clean_vuv_error": round(float(np.mean(vuv)), 3)}
 
 
 def train_model(name: str, data: Path, out: Path, phones_json: Path, args) -> dict:
