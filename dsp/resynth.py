@@ -135,3 +135,53 @@ def band_merge(low_src: np.ndarray, high_src: np.ndarray, sr: int, edge_hz: floa
     # h * low + (δ - h) * high = high + h * (low - high): one convolution.
     y = high_src + fftconvolve(diff, h, mode="full")[d:d + len(diff)]
     return y.astype(np.float32)
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate([[0], np.asarray(flags, dtype=np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def fill_missing(x: np.ndarray, fill: np.ndarray, missing: np.ndarray, sr: int, fade_ms: float = 10.0,
+                 max_lag_ms: float = 5.0, mix: float = 1.0) -> np.ndarray:
+    """``x`` (1-D) with its ``missing`` samples (boolean, ``x``'s length) taken from ``fill``
+    (1-D, same length and rate): float32, unchanged outside ``missing``.
+
+    Inside each run of missing samples the output cross-fades from ``x`` (the DSP concealment,
+    continuous with the audio around the gap) to ``fill`` over ``fade_ms`` from either edge with a
+    raised cosine, so nothing jumps at the edges; a run shorter than two fades never reaches
+    ``fill`` alone. Phase: per run, ``fill`` is shifted by the lag within ±``max_lag_ms`` that
+    maximises its correlation with ``x`` over the two fade zones, so in the cross-fades the two
+    waveforms add in phase rather than cancelling (a WORLD resynthesis keeps the pitch contour
+    but not the waveform's phase). 5 ms covers half a pitch period down to 100 Hz. ``mix`` (0..1):
+    the share of ``fill`` once both fades are complete (1: ``fill`` alone).
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    fill = np.asarray(fill, dtype=np.float64).reshape(-1)
+    missing = np.asarray(missing, dtype=bool).reshape(-1)
+    if not (len(x) == len(fill) == len(missing)):
+        raise ValueError(f"fill_missing needs equal lengths, got {len(x)}, {len(fill)}, {len(missing)}")
+    y = x.copy()
+    fade = max(1, int(round(fade_ms * sr / 1000)))
+    max_lag = int(round(max_lag_ms * sr / 1000))
+    for s, e in _runs(missing):
+        n = e - s
+        k = np.arange(n)
+        # raised cosine from 0 at each edge to 1 after `fade` samples, the lower of the two ramps
+        ramp = lambda m: 0.5 - 0.5 * np.cos(np.pi * np.minimum(m + 0.5, fade) / fade)  # noqa: E731
+        w = np.minimum(ramp(k), ramp(n - 1 - k))
+        zone = w < 1.0
+        w = mix * w
+        best, best_c = 0, -np.inf
+        for lag in range(-max_lag, max_lag + 1):
+            lo, hi = s - lag, e - lag
+            if lo < 0 or hi > len(fill):
+                continue
+            seg = fill[lo:hi]
+            c = float(np.dot(seg[zone], x[s:e][zone]))
+            if c > best_c:
+                best, best_c = lag, c
+        lo, hi = s - best, e - best
+        seg = fill[lo:hi] if 0 <= lo and hi <= len(fill) else fill[s:e]
+        y[s:e] = (1.0 - w) * x[s:e] + w * seg
+    return y.astype(np.float32)

@@ -36,6 +36,21 @@ def _resynth(y, sr, bandwidth_hz: float, params, model: str):
     return resynth.repair(y, sr, bandwidth_hz, params, model=model)
 
 
+def _fill(y, sr, mask, model: str, speaker: str | None):
+    from msar.onnx_models import resynth
+
+    return resynth.fill_missing(y, sr, mask, resynth.FillParams(speaker=speaker), model=model)
+
+
+def _gap_fill(a, mode: str, speaker: str | None, resynth_model: str | None):
+    """Under ``--mode resynth|auto`` (whichever path the file takes), dropout gaps are filled from
+    the resynthesis after their DSP concealment (``onnx_models.resynth.fill_missing``; it measured
+    better than the concealment alone on the valid split); the fill and a report column."""
+    if mode == "mask" or resynth_model is None or a.dropout_count == 0:
+        return None, {}
+    return partial(_fill, model=resynth_model, speaker=speaker), {"dropouts_fill": "resynthesis"}
+
+
 def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str | None, resynth_model: str | None,
                    mask_stage):
     """The neural stage for ``--mode resynth|auto``: the path :func:`choose_path` picks from the
@@ -82,10 +97,13 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
                                 speaker, resynth_model)
     x, info = audio.read(src)
     sr, analysis, extra = info.sr, None, {}
-    denoise = partial(_denoise, model=model, strength=strength)
+    denoise, fill = partial(_denoise, model=model, strength=strength), None
     if mode != "mask":
         x, sr, analysis, denoise, extra, params = _choose_neural(x, sr, params, mode, speaker, resynth_model, denoise)
-    result = run_pipeline(x, sr, params, denoise=denoise, analysis=analysis)
+        if "dropouts" in params.stages:
+            fill, more = _gap_fill(analysis, mode, speaker, resynth_model)
+            extra = {**extra, **more}
+    result = run_pipeline(x, sr, params, denoise=denoise, analysis=analysis, fill=fill)
     audio.write_like(dst, result.y, sr, info)
     return _done(info, start, extra, result)
 

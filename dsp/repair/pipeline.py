@@ -36,6 +36,8 @@ STAGES = ("dc", "hum", "declip", "dropouts", "denoise", "loudness")
 
 #: A neural stage: float32 ``(n, ch)`` audio and its rate in, same-shape audio out.
 NeuralStage = Callable[[np.ndarray, int], np.ndarray]
+#: ``(y, sr, lost_mask) -> y``: fills samples marked lost (``repair``'s ``fill``).
+LostFill = Callable[[np.ndarray, int, np.ndarray], np.ndarray]
 
 
 def scaled_denoise(denoise: NeuralStage, factor: float) -> NeuralStage:
@@ -185,11 +187,12 @@ def stage_reason(stage: str, found: dict[str, str], params: PipelineParams, peak
 
 
 def apply_stage(stage: str, y: np.ndarray, x: np.ndarray, sr: int, params: PipelineParams,
-                hum_hz: float | None, denoise: NeuralStage | None) -> np.ndarray:
+                hum_hz: float | None, denoise: NeuralStage | None, fill: LostFill | None = None) -> np.ndarray:
     """Run one repair stage (not ``loudness``) on ``y``, the output of the stages before it.
 
     ``x`` is the untouched input over the same samples: the clip and dropout masks are found
     on it (see module docstring). ``hum_hz``: the analysis' hum fundamental (None: measured).
+    ``fill``: given, the ``dropouts`` stage passes its concealment and the gap mask through it.
     Returns float32 of ``y``'s shape.
     """
     if stage == "dc":
@@ -203,7 +206,9 @@ def apply_stage(stage: str, y: np.ndarray, x: np.ndarray, sr: int, params: Pipel
         mask = np.stack([clip_mask(x[:, c], params.declip.detect)[0] for c in range(x.shape[1])], axis=1)
         return declip(y, sr, params.declip, mask=mask)
     if stage == "dropouts":
-        return conceal_dropouts(y, sr, params.dropouts, mask=dropout_mask(x, sr, params.dropouts.detect))
+        mask = dropout_mask(x, sr, params.dropouts.detect)
+        out = conceal_dropouts(y, sr, params.dropouts, mask=mask)
+        return out if fill is None else np.asarray(fill(out, sr, mask), dtype=np.float32)
     if stage == "denoise":
         out = np.asarray(denoise(y, sr), dtype=np.float32)
         if out.shape != y.shape:
@@ -214,7 +219,7 @@ def apply_stage(stage: str, y: np.ndarray, x: np.ndarray, sr: int, params: Pipel
 
 def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
            denoise: NeuralStage | None = None, analysis: Analysis | None = None,
-           run_guard: bool = True) -> RepairResult:
+           run_guard: bool = True, fill: LostFill | None = None) -> RepairResult:
     """Analyse ``x`` and run the selected, indicated stages (see module docstring).
 
     Parameters
@@ -225,6 +230,9 @@ def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
     denoise : the neural stage, ``(x, sr) -> y`` on float32 ``(n, ch)``; None skips it.
     analysis : the input's analysis when already computed (else computed here).
     run_guard : compare the output's pitch and loudness contours with the input's.
+    fill : ``(y, sr, mask) -> y`` on float32 ``(n, ch)`` and the boolean gap mask: run after the
+        dropout concealment on its output (the resynthesis path fills the gaps from its
+        resynthesis, ``onnx_models.resynth.fill_missing``); None: the concealment alone.
 
     Returns a :class:`RepairResult`; ``y`` is float32 of ``x``'s shape, ``x`` itself (as float32)
     when no stage changed anything.
@@ -261,7 +269,7 @@ def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
         if stage == "loudness":
             out = normalize_loudness(y, sr, params.loudness)
         else:
-            out = apply_stage(stage, y, x2, sr, params, a.hum_hz, denoise)
+            out = apply_stage(stage, y, x2, sr, params, a.hum_hz, denoise, fill)
         seconds = time.perf_counter() - t0
         records.append(StageRecord(stage, "applied", reason, round(seconds, 4), _change_db(y, out)))
         y = out
