@@ -405,6 +405,8 @@ def write_report(args, systems, results, clips, pngs, game, elapsed_s) -> str:
                  f"{xrt(auto_rows):.1f}×; on the {len(hyb)} files where it took the resynthesis path "
                  f"{fmt(xrt(hyb), 1)}×; `--mode resynth` over all files {fmt(summary.get('resynth', {}).get('x_rt'), 1)}×.")
 
+    L += glance(damages, [s.name for s in ran], ok, cell)
+
     # Per damage type.
     L += ["", "## Per damage type", "",
           "Mean over the files of each type; best value per column in bold (unprocessed included)."]
@@ -435,6 +437,34 @@ def write_report(args, systems, results, clips, pngs, game, elapsed_s) -> str:
     L += ["", f"Per-file values: `{args.out.with_suffix('.csv').name}`"
               + (f", game dialogue `{args.game_csv.name}`" if game else "") + ".", ""]
     return "\n".join(L)
+
+
+def glance(damages, names, ok, cell) -> list[str]:
+    """One row per damage type: the msar paths against the unprocessed input and the best peer."""
+    peers = [n for n in names if n not in MODES and n != "unprocessed"]
+
+    def best(d, m):
+        have = [p for p in peers if ok(d, p) and np.isfinite(cell(d, p, m))]
+        if not have:
+            return "—"
+        p = (min if m in LOWER_BETTER else max)(have, key=lambda p: cell(d, p, m))
+        return f"{fmt(cell(d, p, m), DIGITS[m])} ({p})"
+
+    L = ["", "## At a glance", "",
+         "Per damage type, means over its files: the input (`in`), `mask`, `resynth`, `auto` and the best peer on "
+         "that column (peers: " + ", ".join(peers) + ").", "",
+         "| damage | auto took | PESQ-wb in / mask / resynth / auto | best peer | LSD > 4 kHz in / mask / auto "
+         "| best peer | Q mask / auto | DistillMOS in / mask / auto | best peer |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for d in damages:
+        paths = [r.get("path", "") for r in ok(d, "auto")]
+        took = ", ".join(f"{p} {paths.count(p)}" for p in sorted(set(paths)))
+        v = lambda s, m: fmt(cell(d, s, m), DIGITS[m])  # noqa: E731
+        L.append(f"| {d} | {took} | {' / '.join(v(s, 'pesq_wb') for s in ('unprocessed', *MODES))} | "
+                 f"{best(d, 'pesq_wb')} | {' / '.join(v(s, 'lsd_4k') for s in ('unprocessed', 'mask', 'auto'))} | "
+                 f"{best(d, 'lsd_4k')} | {v('mask', 'q')} / {v('auto', 'q')} | "
+                 f"{' / '.join(v(s, 'distillmos') for s in ('unprocessed', 'mask', 'auto'))} | {best(d, 'distillmos')} |")
+    return L
 
 
 def game_section(args, game: list[dict]) -> list[str]:
