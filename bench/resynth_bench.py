@@ -65,7 +65,7 @@ LABELS = {"pesq_wb": "PESQ-wb", "stoi": "STOI", "lsd": "LSD dB", "lsd_4k": "LSD 
 LOWER_BETTER = {"lsd", "lsd_4k", "q"}
 DIGITS = {"pesq_wb": 3, "stoi": 3, "lsd": 2, "lsd_4k": 2, "q": 4, "dnsmos_ovrl": 2, "distillmos": 2, "si_sdr": 1}
 CSV_COLS = ["damage", "system", "clip", "speaker", "duration_s", "status", "input_sha256", "reused", "cpu_s", "x_rt",
-            "path", "mode_reason", "stages_applied", "pesq_wb", "stoi", "si_sdr", "lsd", "lsd_4k", "mse", "cos_pitch",
+            "path", "mode_reason", "stages_applied", "dropouts_fill", "pesq_wb", "stoi", "si_sdr", "lsd", "lsd_4k", "mse", "cos_pitch",
             "cos_loudness", "q", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "distillmos", "message"]
 GAME_SOURCES = ("drascula", "drascula-spanish")
 
@@ -95,7 +95,8 @@ def msar_mode_setup(mode: str):
         def run(src: str, dst: str) -> dict:
             done = _repair_task(src, dst, params, model, None, mode, None, resynth_model, None)
             return {"path": done.row.get("mode", "mask"), "mode_reason": done.row.get("mode_reason", "--mode mask"),
-                    "stages_applied": done.row.get("stages_applied", "")}
+                    "stages_applied": done.row.get("stages_applied", ""),
+                    "dropouts_fill": done.row.get("dropouts_fill", "")}
 
         return run
 
@@ -558,7 +559,7 @@ def main(argv=None) -> int:
     write_csv(args.out.with_suffix(".csv"), results, CSV_COLS)
     if game:
         write_csv(args.game_csv, game, ["clip", "speaker", "source_sr", "duration_s", "system", "path", "mode_reason",
-                                        "stages_applied", "out_sr", "cpu_s", "x_rt", "dnsmos_ovrl", "dnsmos_sig",
+                                        "stages_applied", "dropouts_fill", "out_sr", "cpu_s", "x_rt", "dnsmos_ovrl", "dnsmos_sig",
                                         "dnsmos_bak", "distillmos"])
     print(text)
     return 0
