@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                          "split: python -m train.repair.evaluate MODEL --split valid --strength S)")
     ap.add_argument("--next", action="store_true", help="export the variant's next version (configs.NEXT)")
     args = ap.parse_args(argv)
-    cfg = configs.NEXT[args.variant] if args.next else configs.get(args.variant)
+    cfg = configs.get_next(args.variant) if args.next else configs.get(args.variant)
     ckpt_path = args.checkpoint or Path("cache/checkpoints") / cfg.name / "best.pt"
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     if ck["config"] != cfg.to_dict():

@@ -123,18 +123,18 @@ VARIANTS: dict[str, RepairConfig] = {c.name: c for c in (
                  resolutions=((512, 128),)),
     RepairConfig("improved", speakers="one", recipe=NOISE_ONLY, **_IMPROVED),
     RepairConfig("multispeaker", speakers="all", recipe=NOISE_ONLY, **_IMPROVED),
-    RepairConfig("multispeaker-repair", speakers="all", recipe="mix", **_IMPROVED),
+    RepairConfig("multispeaker-repair", speakers="all", recipe=DENOISE_MIX, target_recipe=BAND_LIMITS,
+                 hidden=224, lr=2e-3, lr_schedule="cosine", total_steps=5000, warmup_steps=200,
+                 w_compressed=5.0, w_si_sdr=0.01, **_IMPROVED),
 )}
 
-#: The next default, in training (``train --next``; swapped into VARIANTS when its ONNX ships).
-MULTISPEAKER_REPAIR_V2 = RepairConfig(
-    "multispeaker-repair", speakers="all", recipe=DENOISE_MIX, target_recipe=BAND_LIMITS,
-    hidden=224, lr=2e-3, lr_schedule="cosine", total_steps=5000, warmup_steps=200,
-    w_compressed=5.0, w_si_sdr=0.01, **_IMPROVED)
+#: The first default (shipped until 2026-11-25): the whole ``mix`` preset, hidden 160, halving schedule.
+MULTISPEAKER_REPAIR_V1 = RepairConfig("multispeaker-repair", speakers="all", recipe="mix", **_IMPROVED)
 
 
-#: Variants with a next version in training: ``python -m train.repair.train --variant NAME --next``.
-NEXT: dict[str, RepairConfig] = {"multispeaker-repair": MULTISPEAKER_REPAIR_V2}
+#: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
+#: swapped into VARIANTS when its ONNX ships). None now.
+NEXT: dict[str, RepairConfig] = {}
 
 
 def get(name: str) -> RepairConfig:
@@ -142,3 +142,10 @@ def get(name: str) -> RepairConfig:
         return VARIANTS[name]
     except KeyError:
         raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}") from None
+
+
+def get_next(name: str) -> RepairConfig:
+    try:
+        return NEXT[name]
+    except KeyError:
+        raise SystemExit(f"variant {name!r} has no next version in training (train/repair/configs.py: NEXT)") from None

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
-    cfg = configs.NEXT[args.variant] if args.next else configs.get(args.variant)
+    cfg = configs.get_next(args.variant) if args.next else configs.get(args.variant)
     batch = args.batch or cfg.batch
     out = args.out / cfg.name
     out.mkdir(parents=True, exist_ok=True)
