@@ -134,8 +134,9 @@ class Thresholds:
     #: The neural stage's own check, for files whose SNR reads at or above ``snr_db``: the model is
     #: run and its output kept when what it removes is this close to what it keeps (model SNR
     #: ``10·log10(P(y) / P(x - y))`` below this, dB; scaled like a mildly noisy file). Recorded and
-    #: babble noise read 5-8 dB high to the minimum-statistics estimate, and a model trained with
-    #: clean crops removes almost nothing from clean speech. -inf: off.
+    #: babble noise read 5-8 dB high to the minimum-statistics estimate, so this could catch them,
+    #: but with both trained models the model SNR of clean valid-split clips spreads from -3 dB up
+    #: and every threshold lowered mean PESQ-wb (reports/repair-v2.md). -inf: off.
     model_snr_db: float = float("-inf")
 
 
