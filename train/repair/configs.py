@@ -51,6 +51,10 @@ class RepairConfig:
     #: what a mask cannot undo (band limits). Training the mask to "restore" them only teaches it
     #: noise; with them on both sides it learns to leave band-limited speech alone.
     target_recipe: str = ""
+    #: Share of pairs whose input and target both take a soxr round trip through 48 kHz: the empty
+    #: top ~100 Hz that down-sampled audio has, so that it tells the network nothing (v2 read it as
+    #: a band limit: reports/repair-v2.md).
+    guard_band_p: float = 0.0
     crop_s: float = 3.0                  #: training crop length
     level_db: tuple[float, float] = (-12.0, 12.0)  #: random gain of each (clean, damaged) pair
     # --- optimisation
@@ -134,9 +138,14 @@ MULTISPEAKER_REPAIR_V2 = RepairConfig(
     w_compressed=5.0, w_si_sdr=0.01, **_IMPROVED)
 
 
+#: v2 fine-tuned from its last checkpoint (``--init-from``, step 4953) with the guard-band
+#: round trip on half the pairs; the cosine schedule continues from there to step 6953.
+MULTISPEAKER_REPAIR_V3 = dataclasses.replace(MULTISPEAKER_REPAIR_V2, guard_band_p=0.5, total_steps=6953,
+                                             warmup_steps=0)
+
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
 #: swapped into VARIANTS when its ONNX ships).
-NEXT: dict[str, RepairConfig] = {"multispeaker-repair": MULTISPEAKER_REPAIR_V2}
+NEXT: dict[str, RepairConfig] = {"multispeaker-repair": MULTISPEAKER_REPAIR_V3}
 
 
 def get(name: str) -> RepairConfig:

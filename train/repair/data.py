@@ -80,6 +80,15 @@ def read_crop(utt: Utterance, sr: int, n: int, rng: np.random.Generator) -> np.n
     return out
 
 
+def guard_band(x: np.ndarray, sr: int, via_sr: int = 48000) -> np.ndarray:
+    """``x`` through soxr to ``via_sr`` and back: what a file recorded at ``via_sr`` looks like at
+    ``sr`` (its top ~100 Hz empty), same length, float32."""
+    y = audio.resample(audio.resample(x, sr, via_sr), via_sr, sr)
+    out = np.zeros(len(x), dtype=np.float32)
+    out[:min(len(x), len(y))] = y[:len(x)]
+    return out
+
+
 def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Generator,
               target_recipe=None) -> dict:
     """One training example from a clean 1-D crop: a random level, the target recipe's damage (on
@@ -90,6 +99,8 @@ def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Gener
     if target_recipe is not None:
         clean = degrade(clean, cfg.sample_rate, target_recipe, rng)[0].astype(np.float32)
     noisy, _ = degrade(clean, cfg.sample_rate, recipe, rng)
+    if cfg.guard_band_p and rng.random() < cfg.guard_band_p:
+        clean, noisy = (guard_band(z, cfg.sample_rate) for z in (clean, noisy))
     spec = S.stft(noisy, cfg.n_fft, cfg.hop)
     feat = S.FEATURES[cfg.features](spec)
     return {"feat": feat, "spec": np.stack([spec.real, spec.imag], axis=-1).astype(np.float32),
