@@ -220,4 +220,4 @@ def test_guard_band_round_trip_empties_the_top_band_on_both_sides(rng):
         assert len(z) == len(x)
         p = np.abs(np.fft.rfft(z)) ** 2
         assert p[hz > 7950].mean() < 1e-3 * p[(hz > 6000) & (hz < 7000)].mean()  # the top band is empty (-30 dB)
-    assert np.corrcoef(ex["clean"], x)[0, 1] > 0.99  # and the rest is the signal, aligned
+    assert np.corrcoef(ex["clean"], x)[0, 1] > 0.95  # and the rest is the (white) signal, aligned
