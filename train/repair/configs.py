@@ -9,11 +9,12 @@ base                   conv autoencoder over frequency, one frame at a time (no 
 improved               dense encoder + GRU core (causal, streaming state); one speaker; noise only;
                        multi-resolution STFT loss + loudness-contour and pitch-band terms
 multispeaker           ``improved`` trained on every training speaker
-multispeaker-repair    ``multispeaker`` trained on the full damage mix (``degrade`` preset ``mix``).
-                       Its next version (``NEXT``, trained, not shipped) is widened (224) and
-                       trained on the damage the mask stage meets behind the DSP stages
-                       (``DENOISE_MIX``; 15 % clean crops) with band limits on both sides,
-                       compressed-magnitude and SI-SDR terms, a cosine schedule.
+multispeaker-repair    ``multispeaker`` widened (224) and trained on the damage the mask stage
+                       meets behind the DSP stages (``DENOISE_MIX``: noise, babble, reverberation,
+                       hum, codec and quantization noise; 15 % clean crops), with band limits and
+                       (half the pairs) a soxr round trip on both sides; compressed-magnitude
+                       and SI-SDR terms; cosine schedule (v3; v1 trained on the whole ``mix``
+                       preset, which a mask cannot undo: reports/repair-v2.md)
 =====================  ==========================================================================
 """
 
@@ -125,13 +126,14 @@ VARIANTS: dict[str, RepairConfig] = {c.name: c for c in (
                  resolutions=((512, 128),)),
     RepairConfig("improved", speakers="one", recipe=NOISE_ONLY, **_IMPROVED),
     RepairConfig("multispeaker", speakers="all", recipe=NOISE_ONLY, **_IMPROVED),
-    RepairConfig("multispeaker-repair", speakers="all", recipe="mix", **_IMPROVED),
 )}
 
-#: The next default, trained (2026-11-25, 4953 steps) but not shipped: better on 16 kHz noise, but
-#: it reads the empty top ~100 Hz that a soxr down-sampling leaves as a band limit and then takes
-#: away the 6-8 kHz band (the corpus' resampled clips and every 44.1/48 kHz file; see
-#: reports/repair-v2.md). Trained with ``train --next``; swapped into VARIANTS when one ships.
+#: v1, the first default (shipped until 2026-11-25): the whole ``mix`` preset, hidden 160, halving schedule.
+MULTISPEAKER_REPAIR_V1 = RepairConfig("multispeaker-repair", speakers="all", recipe="mix", **_IMPROVED)
+
+#: v2 (2026-11-25, 4953 steps, not shipped): better on 16 kHz noise, but it read the empty top
+#: ~100 Hz that a soxr down-sampling leaves as a band limit and then took away the 6-8 kHz band
+#: (the corpus' resampled clips and every 44.1/48 kHz file; see reports/repair-v2.md).
 MULTISPEAKER_REPAIR_V2 = RepairConfig(
     "multispeaker-repair", speakers="all", recipe=DENOISE_MIX, target_recipe=BAND_LIMITS,
     hidden=224, lr=2e-3, lr_schedule="cosine", total_steps=5000, warmup_steps=200,
@@ -143,9 +145,12 @@ MULTISPEAKER_REPAIR_V2 = RepairConfig(
 MULTISPEAKER_REPAIR_V3 = dataclasses.replace(MULTISPEAKER_REPAIR_V2, guard_band_p=0.5, total_steps=6953,
                                              warmup_steps=0)
 
+#: The default since 2026-11-25 is v3.
+VARIANTS[MULTISPEAKER_REPAIR_V3.name] = MULTISPEAKER_REPAIR_V3
+
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
-#: swapped into VARIANTS when its ONNX ships).
-NEXT: dict[str, RepairConfig] = {"multispeaker-repair": MULTISPEAKER_REPAIR_V3}
+#: swapped into VARIANTS when its ONNX ships). None now.
+NEXT: dict[str, RepairConfig] = {}
 
 
 def get(name: str) -> RepairConfig:
