@@ -304,7 +304,8 @@ def ffmpeg_setup(filt: str):
 def make_systems() -> list[System]:
     return [
         System("unprocessed", "the damaged input as is", setup_unprocessed),
-        System("msar", "msar repair, default: analysis + DSP stages + multispeaker-repair", msar_setup("")),
+        System("msar", "msar repair's mask path (`--mode mask`): analysis + DSP stages + multispeaker-repair "
+               "(the default `--mode auto` is measured in resynth-bench.md)", msar_setup("")),
         System("msar --skip denoise", "msar repair, DSP stages only", msar_setup("denoise")),
         System("noisereduce", "noisereduce defaults (non-stationary spectral gating)", setup_noisereduce),
         System("RNNoise", "pyrnnoise (xiph RNNoise), 48 kHz", setup_rnnoise),
