@@ -59,7 +59,7 @@ from msar.dsp.repair.declip import declip  # noqa: E402
 from msar.dsp.repair.dropouts import conceal_dropouts  # noqa: E402
 from msar.dsp.repair.dropouts import DropoutParams  # noqa: E402
 from msar.dsp.repair.hum import HumParams, remove_hum  # noqa: E402
-from msar.dsp.repair.pipeline import PipelineParams, model_snr_db, repair  # noqa: E402
+from msar.dsp.repair.pipeline import PipelineParams, repair  # noqa: E402
 from msar.dsp.scoring import ScoreParams, make_pair, score_pair  # noqa: E402
 
 SR = rp.SR
@@ -140,24 +140,31 @@ def score(ref: np.ndarray, y: np.ndarray) -> dict:
     return {"pesq": float(r["pesq_wb"]), "q": float(r["q"])}
 
 
-_MODEL = None
-#: The mask model tuned for (``--model``): a shipped name or an .onnx path.
-MODEL_NAME = "multispeaker-repair"
+_MODELS: dict = {}
 
 
-def neural(x: np.ndarray, sr: int, strength: float = 1.0) -> np.ndarray:
-    """The mask model (``MODEL_NAME``; default the shipped default) at ``strength``."""
-    global _MODEL
+def neural(x: np.ndarray, sr: int, strength: float = 1.0, model: str = "multispeaker-repair") -> np.ndarray:
+    """The mask model ``model`` (a shipped name or an .onnx path) at ``strength``."""
     from msar.onnx_models import registry, runtime
 
-    if _MODEL is None:
-        _MODEL = runtime.load_model(registry.resolve(MODEL_NAME, task="repair"))
-    return runtime.enhance(x, sr, strength=strength, model=_MODEL)
+    if model not in _MODELS:
+        _MODELS[model] = runtime.load_model(registry.resolve(model, task="repair"))
+    return runtime.enhance(x, sr, strength=strength, model=_MODELS[model])
 
 
-def measure(item: dict, noisy_snr: float, outcomes: bool) -> dict:
+def model_snr_db(x: np.ndarray, y: np.ndarray) -> float:
+    """What the model kept over what it removed, ``10·log10(P(y) / P(x - y))`` in dB (+inf: it
+    removed nothing): the model's own estimate of the input's SNR, a candidate noise detector."""
+    kept = float(np.mean(np.square(y, dtype=np.float64)))
+    removed = float(np.mean(np.square(x.astype(np.float64) - y.astype(np.float64))))
+    if removed == 0.0:
+        return math.inf
+    return float(10 * np.log10(max(kept, 1e-30) / removed))
+
+
+def measure(item: dict, noisy_snr: float, outcomes: bool, model: str = "multispeaker-repair") -> dict:
     """Analysis (current and before-tuning settings), ground truth and (with ``outcomes``) the
-    stage outcomes and both pipelines' outputs, scored, for one file."""
+    stage outcomes and both pipelines' outputs with mask model ``model``, scored, for one file."""
     x2 = audio.read(item["src"])[0]
     x = x2[:, 0]
     ref = item["ref"]
@@ -191,15 +198,15 @@ def measure(item: dict, noisy_snr: float, outcomes: bool) -> dict:
         y = fn()
         row[stage] = row["unprocessed"] if y is None else score(ref, y[:, 0])
     for s in STRENGTHS:
-        y = neural(x2, SR, s)
+        y = neural(x2, SR, s, model)
         row[f"denoise@{s:g}"] = score(ref, y[:, 0])
-        if s == 1.0:  # the model's own noise check (Thresholds.model_snr_db) is on its full-strength output
+        if s == 1.0:  # the candidate detector reads the full-strength output
             row["model_snr"] = model_snr_db(x2, y)
     # The whole pipeline, as the benchmark's msar runs it, before and after the tuning.
     before = PipelineParams(analysis=BEFORE_PARAMS, thresholds=BEFORE_THRESHOLDS,
                             dropouts=replace(DropoutParams(), detect=BEFORE_PARAMS))
     for name, params, an in (("pipeline_before", before, a_before), ("pipeline", PipelineParams(), a)):
-        r = repair(x2, SR, params, denoise=neural, analysis=an, run_guard=False)
+        r = repair(x2, SR, params, denoise=lambda y, sr: neural(y, sr, 1.0, model), analysis=an, run_guard=False)
         row[name] = {**score(ref, r.y[:, 0]), "stages": " ".join(r.applied()),
                      "pesq_vs_input": float(metrics.optional_metric("pesq_wb", x, r.y[:, 0], SR))
                      if item["damage"] == "clean" else math.nan}
@@ -328,9 +335,7 @@ def denoise_rules(t: Thresholds) -> list[tuple[str, object]]:
                + (" (chosen)" if (T, A, s) == (t.snr_db, t.snr_full_strength_db, t.mild_strength) else ""),
                rule(T, s, 1.0, A))
               for A in (5, 8) for s in (0.5, 0.75) for T in (20, 22, 25)]
-    rules += [(f"SNR < {T} dB or model SNR < {M} dB, strength 1 below {A} dB, {s:g} above"
-               + (" (chosen)" if (T, M, A, s) == (t.snr_db, t.model_snr_db, t.snr_full_strength_db, t.mild_strength)
-                  else ""), _model_rule(T, M, s, A))
+    rules += [(f"SNR < {T} dB or model SNR < {M} dB, strength 1 below {A} dB, {s:g} above", _model_rule(T, M, s, A))
               for T in (20,) for M in (10, 15, 20, 25) for A in (8,) for s in (0.75, 1.0)]
     rules += [(f"model SNR < {M} dB only, strength 1 below {A} dB (model SNR), {s:g} above", _model_only_rule(M, s, A))
               for M in (10, 15, 20, 25) for A in (5, 10) for s in (0.75, 1.0)]
@@ -485,7 +490,7 @@ def report(rows: list[dict], args, elapsed: float, rows2: list[dict] | None = No
 
     lines += ["## The model's own SNR estimate", "",
               "`10·log10(P(y) / P(x − y))` of the model's full-strength output `y` on input `x`: what it kept over "
-              "what it removed (`Thresholds.model_snr_db` compares it for files whose SNR reads clean).", "",
+              "what it removed: a candidate detector for noise the SNR estimate reads high (not in the pipeline).", "",
               "| damage | files | applied SNR dB | model SNR dB: median | min | max | analysis SNR dB: median |",
               "|---|---:|---|---:|---:|---:|---:|"]
     for d in DAMAGES:
@@ -576,7 +581,7 @@ def build(args) -> tuple[list[dict], float]:
         if skipped:
             print(f"damage types not made: {skipped}", file=sys.stderr)
         rows = Parallel(n_jobs=args.jobs, verbose=5)(
-            delayed(measure)(it, args.noisy_snr, not args.no_outcomes) for it in items)
+            delayed(measure)(it, args.noisy_snr, not args.no_outcomes, args.model) for it in items)
     elapsed = time.perf_counter() - t0
     if args.cache:
         with open(args.cache, "wb") as f:
@@ -605,7 +610,6 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def main() -> None:
-    global MODEL_NAME
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=16, help="clean clips (default 16: two per valid speaker)")
     ap.add_argument("--seconds", type=float, default=4.0)
@@ -623,7 +627,6 @@ def main() -> None:
     ap.add_argument("--model", default="multispeaker-repair", help="mask model: a shipped name or an .onnx path")
     ap.add_argument("--out", default="reports/analysis-tuning.md")
     args = ap.parse_args()
-    MODEL_NAME = args.model
     rows, elapsed = build(args)
     rows2 = None
     if args.confirm_seed is not None:

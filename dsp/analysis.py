@@ -131,13 +131,6 @@ class Thresholds:
     #: back a missing band, and on band-limited clean speech it lowered PESQ-wb (4 kHz low-pass:
     #: 4.23 -> 3.61; telephone: 3.57 -> 3.31 on the valid split).
     bandwidth_hz: float = 0.0
-    #: The neural stage's own check, for files whose SNR reads at or above ``snr_db``: the model is
-    #: run and its output kept when what it removes is this close to what it keeps (model SNR
-    #: ``10·log10(P(y) / P(x - y))`` below this, dB; scaled like a mildly noisy file). Recorded and
-    #: babble noise read 5-8 dB high to the minimum-statistics estimate, so this could catch them,
-    #: but with both trained models the model SNR of clean valid-split clips spreads from -3 dB up
-    #: and every threshold lowered mean PESQ-wb (reports/repair-v2.md). -inf: off.
-    model_snr_db: float = float("-inf")
 
 
 # ----------------------------------------------------------------------------- clipping

@@ -78,9 +78,8 @@ def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str |
     rp = resynth.ResynthParams(output="resynth" if path == "resynth" else "hybrid", speaker=speaker)
     # The analysis indicates the neural stage for a band limit here (the mask path does not want
     # it for that), and the resynthesis is not mixed back with its input for mildly noisy files.
-    # Nor is it probed with the model-SNR check, which measures what a mask removes.
     params = replace(params, thresholds=replace(params.thresholds, bandwidth_hz=ModeParams().band_limited_hz,
-                                                mild_strength=1.0, model_snr_db=float("-inf")))
+                                                mild_strength=1.0))
     return x, sr, a, partial(_resynth, bandwidth_hz=a.bandwidth_hz, params=rp, model=resynth_model), extra, params
 
 

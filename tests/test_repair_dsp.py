@@ -329,35 +329,6 @@ def test_reduced_strength_equals_the_model_run_at_that_strength(allison):
     np.testing.assert_allclose(mixed, runtime.enhance(y, SR, strength=0.75, model=model), atol=1e-5)
 
 
-def test_model_snr_check_runs_the_stage_only_where_the_model_removes_enough(allison):
-    # The analysis reads this file clean (no noise added); the model's own check decides.
-    th = dataclasses.replace(A.Thresholds(), model_snr_db=15.0, mild_strength=0.75)
-    params = P.PipelineParams(thresholds=th)
-    gentle = lambda x, sr: x * 0.95  # removes -26 dB: model SNR 25.6 dB, left alone  # noqa: E731
-    r = P.repair(allison, SR, params, denoise=gentle)
-    assert r.applied() == [] and np.array_equal(r.y, allison)
-    rec = {x.stage: x for x in r.records}["denoise"]
-    assert rec.status == "skipped" and "model SNR 25.6 dB" in rec.reason
-    strong = lambda x, sr: x * 0.8  # removes -14 dB: model SNR 12 dB, kept at strength 0.75  # noqa: E731
-    r = P.repair(allison, SR, params, denoise=strong)
-    assert r.applied() == ["denoise"]
-    np.testing.assert_allclose(r.y, allison * (1 - 0.75 * 0.2), rtol=1e-6, atol=1e-7)
-    assert "model SNR 12.0 dB below 15" in {x.stage: x for x in r.records}["denoise"].reason
-    # Off (the default -inf) or not selected: no probe at all.
-    calls = []
-    P.repair(allison, SR, P.PipelineParams(), denoise=lambda x, sr: calls.append(1) or x)
-    P.repair(allison, SR, P.PipelineParams(stages=P.select_stages(skip="denoise"), thresholds=th),
-             denoise=lambda x, sr: calls.append(1) or x)
-    assert calls == []
-
-
-def test_model_snr_db():
-    x = np.ones(100, np.float32)
-    assert P.model_snr_db(x, x) == float("inf")
-    assert P.model_snr_db(x, 0.5 * x) == pytest.approx(0.0)
-    assert P.model_snr_db(x, 0.9 * x) == pytest.approx(10 * np.log10(0.81 / 0.01))
-
-
 def test_pipeline_loudness_target_runs_on_clean_input(allison):
     r = P.repair(allison, SR, P.PipelineParams(loudness=LoudnessParams(target_lufs=-23.0)))
     assert r.applied() == ["loudness"]

@@ -4,9 +4,7 @@ A file longer than one block (``dsp.blocks.DEFAULT_BLOCK_S``) never sits in memo
 
 1. **Analysis**: the input is read block by block and measured (``dsp.analysis_blocks``); the
    per-file decisions (which stages run, the hum fundamental) are made once, for the whole file,
-   exactly as for a short file. Where the SNR reads clean and the model's own check is on
-   (``Thresholds.model_snr_db``), the mask model streams over the input once more to measure
-   what it would remove (``probe_stream``); a short file is probed after its DSP stages instead.
+   exactly as for a short file.
 2. **Stages** (dc, hum, declip, dropouts, denoise): chunks of one block, each read with
    ``margin_s`` of context on both sides so that the filters, the declipper's and concealer's
    AR models settle before the part that is kept. The kept parts go through the mask model as
@@ -71,29 +69,6 @@ def analyze_file(src: str, params: PipelineParams = PipelineParams(), block: Blo
     return analyze_blocks(audio.read_blocks(src, block_frames(sr, block.block_s)), sr, params.analysis)
 
 
-def probe_stream(src: str, stream: NeuralStream, block_frames_: int) -> float:
-    """The model SNR (``pipeline.model_snr_db``) of a streaming neural stage over the whole of
-    ``src``, read block by block: what it kept over what it removed, summed over the file."""
-    kept = removed = 0.0
-    waiting: list[np.ndarray] = []
-
-    def add(out: np.ndarray) -> None:
-        nonlocal kept, removed
-        if len(out):
-            before = np.concatenate(waiting)
-            kept += float(np.sum(np.square(out, dtype=np.float64)))
-            removed += float(np.sum(np.square(before[:len(out)].astype(np.float64) - out)))
-            waiting[:] = [before[len(out):]]
-
-    for block in audio.read_blocks(src, block_frames_):
-        waiting.append(block)
-        add(stream.process(block))
-    add(stream.flush())
-    if removed == 0.0:
-        return float("inf")
-    return float(10 * np.log10(max(kept, 1e-30) / removed))
-
-
 class _Change:
     """Power of what a stage changed, summed over chunks, for :attr:`StageRecord.change_db`."""
 
@@ -136,24 +111,11 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
 
     records: dict[str, StageRecord] = {}
     todo: list[tuple[str, str]] = []
-    factor = a.denoise_strength(params.thresholds)
     for stage in STAGES[:-1]:  # loudness is pass 3's
         if stage not in params.stages:
             records[stage] = StageRecord(stage, "off", "not selected")
             continue
         reason = stage_reason(stage, found, params, False)
-        t = params.thresholds
-        if reason is None and stage == "denoise" and denoise is not None and denoise_chunks is None \
-                and np.isfinite(t.model_snr_db):
-            t0 = time.perf_counter()
-            snr = probe_stream(src, denoise(sr, n_ch), bf)
-            if snr < t.model_snr_db:
-                reason, factor = f"model SNR {snr:.1f} dB below {t.model_snr_db:g} (strength x{t.mild_strength:g})", \
-                    t.mild_strength
-            else:
-                records[stage] = StageRecord(stage, "skipped", f"not detected (model SNR {snr:.1f} dB, at or above "
-                                             f"{t.model_snr_db:g})", round(time.perf_counter() - t0, 4))
-                continue
         if reason is None:
             records[stage] = StageRecord(stage, "skipped", "not detected")
         elif stage == "denoise" and denoise is None and denoise_chunks is None:
@@ -167,7 +129,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
             # Between passes 2 and 3 the audio waits in a float scratch file beside the output.
             with audio.ScratchFile(dst, sr, n_ch) as scratch:
                 peak, lufs = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
-                                         denoise, factor, records, denoise_chunks)
+                                         denoise, a.denoise_strength(params.thresholds), records, denoise_chunks)
                 guard_out = _finish(scratch.path, out, sr, bf, params, subtype, peak, lufs, records,
                                     run_guard, changed=True)
         else:

@@ -135,29 +135,6 @@ class RepairResult:
         return row
 
 
-def model_snr_db(x: np.ndarray, y: np.ndarray) -> float:
-    """What a neural stage kept over what it removed, ``10·log10(P(y) / P(x - y))`` in dB (+inf:
-    it removed nothing): the model's own estimate of the input's SNR."""
-    kept = float(np.mean(np.square(y, dtype=np.float64)))
-    removed = float(np.mean(np.square(x.astype(np.float64) - y.astype(np.float64))))
-    if removed == 0.0:
-        return float("inf")
-    return float(10 * np.log10(max(kept, 1e-30) / removed))
-
-
-def probe_denoise(y: np.ndarray, sr: int, denoise: NeuralStage, thresholds: Thresholds) -> tuple[np.ndarray | None, str]:
-    """Run the neural stage on a file the analysis found clean enough, and keep its output (scaled
-    by ``mild_strength``) only if its model SNR is below ``thresholds.model_snr_db``. Returns
-    ``(output or None, reason)``."""
-    out = np.asarray(denoise(y, sr), dtype=np.float32)
-    snr = model_snr_db(y, out)
-    if not snr < thresholds.model_snr_db:
-        return None, f"not detected (model SNR {snr:.1f} dB, at or above {thresholds.model_snr_db:g})"
-    factor = np.float32(thresholds.mild_strength)
-    return (y + factor * (out - y) if factor < 1 else out), (
-        f"model SNR {snr:.1f} dB below {thresholds.model_snr_db:g} (strength x{thresholds.mild_strength:g})")
-
-
 def _change_db(x: np.ndarray, y: np.ndarray) -> float:
     px = float(np.mean(np.square(x, dtype=np.float64)))
     d = float(np.mean(np.square(y.astype(np.float64) - x.astype(np.float64))))
@@ -250,15 +227,6 @@ def repair(x: np.ndarray, sr: int, params: PipelineParams = PipelineParams(),
             records.append(StageRecord(stage, "off", "not selected"))
             continue
         reason = stage_reason(stage, found, params, bool(y.size) and float(np.max(np.abs(y))) > 1.0)
-        if reason is None and stage == "denoise" and denoise is not None and np.isfinite(params.thresholds.model_snr_db):
-            t0 = time.perf_counter()
-            out, why = probe_denoise(y, sr, denoise, params.thresholds)
-            if out is None:
-                records.append(StageRecord(stage, "skipped", why, round(time.perf_counter() - t0, 4)))
-                continue
-            records.append(StageRecord(stage, "applied", why, round(time.perf_counter() - t0, 4), _change_db(y, out)))
-            y = out
-            continue
         if reason is None:
             records.append(StageRecord(stage, "skipped", "not detected"))
             continue
