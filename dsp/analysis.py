@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .audio import resample
 from .loudness import loudness_contour
 from .world import F0_METHODS, FRAME_PERIOD_MS, f0_contour
 
@@ -254,6 +255,10 @@ class HumMeasurement:
 
 NO_HUM = HumMeasurement(None, float("-inf"), (), ())
 
+#: Rate the hum periodogram is taken at, Hz: its Nyquist frequency (minus soxr's transition band)
+#: holds the examined partials, ``hum_harmonics`` x (60 + ``hum_search_hz``) = 610 Hz by default.
+HUM_ANALYSIS_SR = 2000
+
 
 def _power_spectrum(mono: np.ndarray, sr: int, window_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Averaged Hann periodogram with 4x zero padding, scaled so that a sinusoid of amplitude A
@@ -318,6 +323,12 @@ def measure_hum(x: np.ndarray, sr: int, params: AnalysisParams = AnalysisParams(
     total = float(np.mean(mono**2))
     if total < SILENCE_POWER:
         return NO_HUM
+    # Mains partials examined lie below 1 kHz, so the periodogram is taken at HUM_ANALYSIS_SR: the
+    # same resolution in Hz from an FFT sr/HUM_ANALYSIS_SR times shorter (at 48 kHz an 8 s segment
+    # would need a 2M-point FFT per half segment). soxr's pass band reaches ~0.9 of Nyquist.
+    if sr > HUM_ANALYSIS_SR:
+        mono = resample(mono, sr, HUM_ANALYSIS_SR)
+        sr = HUM_ANALYSIS_SR
     freqs, p = _power_spectrum(mono, sr, params.hum_window_s)
     df = freqs[1] - freqs[0]
     threshold = 10 ** (params.hum_prominence_db / 10)

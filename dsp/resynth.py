@@ -79,7 +79,8 @@ def measure_bandwidth(x: np.ndarray, sr: int, params: analysis.AnalysisParams = 
 
 
 def input_features(x: np.ndarray, sr: int, hop: int, n_fft: int, fbank: np.ndarray, n_frames: int | None = None,
-                   bandwidth_hz: float | None = None, f0: bool = True) -> np.ndarray:
+                   bandwidth_hz: float | None = None, f0: bool = True,
+                   f0_hz: np.ndarray | None = None) -> np.ndarray:
     """The restoration model's un-normalized input ``(n_frames, n_mels + 1 [+ 2])`` float32 of
     mono ``x`` at ``sr`` Hz (training and runtime both call this):
 
@@ -89,14 +90,15 @@ def input_features(x: np.ndarray, sr: int, hop: int, n_fft: int, fbank: np.ndarr
     - with ``f0``: the input's own WORLD F0 (``world.f0_contour``, dio + stonemask at 8 kHz:
       the guard's contour) as interpolated log F0 and a voicing flag. A band-limited input still
       carries its harmonics, so the model need not find the pitch in the log-mel alone. Frames past
-      the end of ``x`` (the look-ahead) read unvoiced.
+      the end of ``x`` (the look-ahead) read unvoiced. ``f0_hz``: that contour when the caller
+      has it already (it is the costly part).
     """
     mel = logmel_frames(x, hop, n_fft, fbank, n_frames)
     n = len(mel)
     bw = measure_bandwidth(x, sr) if bandwidth_hz is None else float(bandwidth_hz)
     cols = [mel, np.full((n, 1), min(bw / (sr / 2), 1.0), np.float32)]
     if f0:
-        f = world.f0_contour(x, sr) if len(x) else np.zeros(1)
+        f = f0_hz if f0_hz is not None else world.f0_contour(x, sr) if len(x) else np.zeros(1)
         f = f[:n] if len(f) >= n else np.pad(f, (0, n - len(f)))
         cols += [world.interp_lf0(f)[:, None].astype(np.float32), (f > 0)[:, None].astype(np.float32)]
     return np.concatenate(cols, axis=1)

@@ -111,15 +111,22 @@ class ResynthModel:
         raise MsarError(f"unknown speaker '{name}' in {self.card.name} (available: "
                         f"{', '.join(s.name for s in self.card.speakers)})")
 
+    @property
+    def f0_input(self) -> bool:
+        """Whether the model reads the input's WORLD F0 contour."""
+        return bool(self.card.raw.get("f0_input", False))
+
     def initial_state(self) -> dict[str, np.ndarray]:
         return {k: np.zeros(self._specs[k].shape, np.float32) for k in self.card.state}
 
-    def input_features(self, x: np.ndarray, n_frames: int, bandwidth_hz: float) -> np.ndarray:
+    def input_features(self, x: np.ndarray, n_frames: int, bandwidth_hz: float,
+                       f0_hz: np.ndarray | None = None) -> np.ndarray:
         """Normalized input ``[n_frames, F]`` of mono ``x`` at the model's rate
-        (``msar.dsp.resynth.input_features``, the code training used)."""
+        (``msar.dsp.resynth.input_features``, the code training used; ``f0_hz``: ``x``'s WORLD F0
+        contour if the caller has it)."""
         c = self.card
         f = R.input_features(x, c.sample_rate, c.hop, c.n_fft, self.fbank, n_frames, bandwidth_hz,
-                             bool(c.raw.get("f0_input", False)))
+                             self.f0_input, f0_hz)
         return (f - c.input_mean) / c.input_std
 
     def run(self, feat: np.ndarray, spk: tuple[np.ndarray, float], state: dict) -> tuple[np.ndarray, dict]:
@@ -173,25 +180,29 @@ BLOCK_FRAMES = 1000
 
 
 def restore_features(x: np.ndarray, model: ResynthModel, speaker: str | None = None,
-                     bandwidth_hz: float | None = None, block_frames: int = BLOCK_FRAMES) -> np.ndarray:
+                     bandwidth_hz: float | None = None, block_frames: int = BLOCK_FRAMES,
+                     f0_hz: np.ndarray | None = None) -> np.ndarray:
     """Clean WORLD features ``(n_frames, D)`` for mono ``x`` at the model's rate, one row per
     WORLD frame of ``x`` (``n_frames = len(x) // hop + 1``). ``bandwidth_hz``: the measured
-    bandwidth (None: measured here, as the analysis stage does)."""
+    bandwidth (None: measured here, as the analysis stage does); ``f0_hz``: ``x``'s
+    ``world.f0_contour`` (None: measured here if the model reads it)."""
     c = model.card
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     n = R.n_frames_of(len(x), c.hop)
     bw = R.measure_bandwidth(x, c.sample_rate) if bandwidth_hz is None else float(bandwidth_hz)
-    feat = model.input_features(x, n + c.lookahead_frames, bw)
+    feat = model.input_features(x, n + c.lookahead_frames, bw, f0_hz)
     rest = Restorer(model, speaker)
     out = [rest.process(feat[i:i + block_frames]) for i in range(0, len(feat), block_frames)]
     return model.denormalize(np.concatenate(out)[:n])
 
 
-def keep_input_pitch(feats: np.ndarray, x: np.ndarray, sr: int, layout: dict) -> np.ndarray:
-    """``feats`` with log F0 and voicing taken from ``x``'s own WORLD F0 contour wherever ``x`` is
-    voiced (the model's where it is not). In the hybrid output the filled harmonics then continue
-    the kept ones below the band edge, which they must to sound like one voice."""
-    f0 = world.f0_contour(x, sr)
+def keep_input_pitch(feats: np.ndarray, x: np.ndarray, sr: int, layout: dict,
+                     f0_hz: np.ndarray | None = None) -> np.ndarray:
+    """``feats`` with log F0 and voicing taken from ``x``'s own WORLD F0 contour (``f0_hz``, or
+    measured here) wherever ``x`` is voiced (the model's where it is not). In the hybrid output
+    the filled harmonics then continue the kept ones below the band edge, which they must to
+    sound like one voice."""
+    f0 = world.f0_contour(x, sr) if f0_hz is None else f0_hz
     n = len(feats)
     f0 = f0[:n] if len(f0) >= n else np.pad(f0, (0, n - len(f0)))
     voiced = f0 > 0
@@ -212,9 +223,11 @@ def resynthesize(x: np.ndarray, sr: int, model: ResynthModel | str = DEFAULT_MOD
     c = model.card
     x = np.asarray(x, dtype=np.float32).reshape(-1)
     xm = audio.resample(x, sr, c.sample_rate) if sr != c.sample_rate else x
-    feats = restore_features(xm, model, speaker, bandwidth_hz)
+    # One F0 contour serves both the model's input and the kept pitch (dio is the costly part).
+    f0 = world.f0_contour(xm, c.sample_rate) if len(xm) and (model.f0_input or pitch == "input") else None
+    feats = restore_features(xm, model, speaker, bandwidth_hz, f0_hz=f0)
     if pitch == "input":
-        feats = keep_input_pitch(feats, xm, c.sample_rate, model.layout)
+        feats = keep_input_pitch(feats, xm, c.sample_rate, model.layout, f0)
     y = world.world_synthesize(feats, c.sample_rate, c.n_sp, c.frame_period_ms)
     y = _fit(y, len(xm))
     if sr != c.sample_rate:
