@@ -57,6 +57,12 @@ def test_held_out_utterances_are_in_no_training_set():
         assert sum(r["speaker"] == "target" and r["split"] == "train" for r in sets[name]) == 10 * (2 if name == "multi-aug" else 1)
     assert {r["speaker"] for r in sets["single"]} == {"target"}
     assert {r["id"] for r in sets["eval"]} == test | held_other
+    # the voice's validation rows are train.py's dev rows (its early-stopping set) in every model
+    valid = {i for i, r in roles.items() if r == "valid"}
+    for name in ("single", "multi"):
+        assert {r["id"] for r in sets[name] if r["split"] == "dev"} == valid
+        _, dev = T.split_rows(sets[name], 8)
+        assert {r["id"] for r in dev} == valid
     # the augmented copies are of training rows only, never of validation rows
     assert {r["split"] for r in C.augmented_rows(sets["multi"])} == {"train"}
     assert len(C.augmented_rows(sets["multi"])) == 10 + 8
@@ -89,5 +95,25 @@ def test_train_keeps_the_given_phone_table_and_checkpoints_by_step(tmp_path, cap
     last = torch.load(tmp_path / "ck" / "m" / "last.pt", weights_only=False)
     assert best["phones"] == [PAD] + inventory
     assert last["step"] == 4 and best["step"] in (2, 4)
+    # the held-out row u0 is in neither set: one of the 5 training rows validates, 4 train
+    assert len(last["valid_ids"]) == 1 and last["valid_ids"][0] in {f"u{k}" for k in range(1, 6)}
     log = capsys.readouterr().out
     assert "checkpoint step 2:" in log and "checkpoint step 4:" in log
+
+
+def test_validation_split_has_every_voice_and_no_held_out_utterance():
+    rng = np.random.default_rng(1)
+    rows = [{"id": f"s{s}_{k:03d}", "speaker": f"s{s}", "split": "valid" if k % 7 == 0 else "train"}
+            for s in range(5) for k in range((12, 40, 100, 100, 100)[s])]
+    v = T.validation_ids(rows, 8)
+    per = {s: sum(i.startswith(f"s{s}_") for i in v) for s in range(5)}
+    assert per == {0: 2, 1: 8, 2: 8, 3: 8, 4: 8}  # at most a quarter of a small voice's training rows
+    assert v.isdisjoint(r["id"] for r in rows if r["split"] != "train")
+    shuffled = [rows[i] for i in rng.permutation(len(rows))]
+    assert T.validation_ids(shuffled, 8) == v  # by hash, not by row order
+    # growing a voice keeps the new choice among its own rows, and other voices unchanged
+    more = rows + [{"id": f"s1_{k:03d}", "speaker": "s1", "split": "train"} for k in range(40, 80)]
+    assert {i for i in T.validation_ids(more, 8) if not i.startswith("s1_")} == {i for i in v if not i.startswith("s1_")}
+    train, valid = T.split_rows(rows, 8)
+    assert {r["id"] for r in valid} == v
+    assert {r["id"] for r in train} == {r["id"] for r in rows if r["split"] == "train"} - v

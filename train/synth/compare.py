@@ -77,13 +77,14 @@ def split_voice(ids: list[str], n_train: int, n_valid: int, n_test: int, seed: i
 def build_indexes(index: list[dict], speaker: str, roles: dict[str, str]) -> dict[str, list[dict]]:
     """Index rows (``prepare.py``'s ``index.json``) of each training set and of the evaluation set.
 
-    ``single``: the voice's ``train`` + ``valid`` rows; ``multi``: those plus the other voices'
+    ``single``: the voice's ``train`` rows and its validation rows (split ``dev``: ``train.py``'s
+    early-stopping set, the same for every model); ``multi``: those plus the other voices'
     ``train`` rows (their held-out rows are in no training set); ``eval``: the voice's ``test``
     rows and the other voices' held-out rows (split ``valid``), used by no model here.
     ``multi-aug`` is ``multi`` plus augmented rows, added by :func:`augmented_rows`.
     """
-    own = [r | {"split": roles[r["id"]]} for r in index if r["speaker"] == speaker]
-    single = [r for r in own if r["split"] in ("train", "valid")]
+    own = [r | {"split": {"valid": "dev"}.get(roles[r["id"]], roles[r["id"]])} for r in index if r["speaker"] == speaker]
+    single = [r for r in own if r["split"] in ("train", "dev")]
     others = [r for r in index if r["speaker"] != speaker]
     return {"single": single, "multi": single + [r for r in others if r["split"] == "train"],
             "eval": [r for r in own if r["split"] == "test"] + [r for r in others if r["split"] != "train"]}

@@ -4,7 +4,14 @@
         --name multispeaker-synth --max-minutes 30 --resume
 
 Checkpoints (``<out>/<name>/last.pt``; ``best.pt`` by validation loss) every ``--save-minutes``;
-``--resume`` continues from ``last.pt`` with the same speaker and phone tables. Losses: MSE of
+``--resume`` continues from ``last.pt`` with the same speaker and phone tables.
+
+Splits: rows of ``index.json`` with split ``train`` are trained on; any other split (``prepare.py``'s
+``valid``: the held-out utterances that ``evaluate.py`` scores) is never seen, not even for early
+stopping. The validation set (early stopping, ``best.pt``) is the index's ``dev`` rows when it has
+any (``compare.py`` writes its own); otherwise :func:`validation_ids` takes ``--valid-per-speaker``
+training utterances of every voice, the same ones on every run, and leaves them out of training.
+Losses: MSE of
 log(1 + frames) per phone; for frames, MSE on normalized lf0, envelope and aperiodicity, and
 binary cross-entropy on the voicing logit.
 """
@@ -16,6 +23,7 @@ import json
 import math
 import sys
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -42,15 +50,46 @@ def load_examples(data: Path) -> tuple[list[dict], list[dict]]:
     return index, exs
 
 
-def build_tables(index: list[dict], exs: list[dict], phones: list[str] | None = None) -> tuple[list[dict], list[str]]:
+def validation_ids(index: list[dict], per_speaker: int) -> set[str]:
+    """Validation utterances for early stopping: of each speaker's ``train`` rows, the
+    ``per_speaker`` first (at most a quarter of them, so that every voice keeps most of its
+    training data) in the order of a stable hash (CRC-32 of ``"valid:" + id``, ties by id).
+    Every voice with 4 or more training rows is represented, the choice does not depend on row
+    order or on the machine, and the held-out rows (any split other than ``train``) are never
+    picked."""
+    per: dict[str, list[str]] = defaultdict(list)
+    for r in index:
+        if r["split"] == "train":
+            per[r["speaker"]].append(r["id"])
+    out = set()
+    for ids in per.values():
+        order = sorted(set(ids), key=lambda i: (zlib.crc32(f"valid:{i}".encode("utf-8")), i))
+        out |= set(order[:min(per_speaker, len(order) // 4)])
+    return out
+
+
+def split_rows(exs: list[dict], per_speaker: int) -> tuple[list[dict], list[dict]]:
+    """(training, validation) examples: validation is the ``dev`` rows if there are any, else
+    :func:`validation_ids`; training is the remaining ``train`` rows. Held-out rows are in neither."""
+    if any(e["split"] == "dev" for e in exs):
+        valid_ids = {e["id"] for e in exs if e["split"] == "dev"}
+    else:
+        valid_ids = validation_ids(exs, per_speaker)
+    return ([e for e in exs if e["split"] == "train" and e["id"] not in valid_ids],
+            [e for e in exs if e["id"] in valid_ids])
+
+
+def build_tables(index: list[dict], exs: list[dict], phones: list[str] | None = None,
+                 exclude: set[str] = frozenset()) -> tuple[list[dict], list[str]]:
     """Speakers (id, name, sex, language, hours) and phones (id 0 is padding) of the data;
     ``phones`` (without padding) fixes the inventory instead, so that models trained on different
-    subsets of one corpus can be evaluated on the same utterances."""
+    subsets of one corpus can be evaluated on the same utterances. ``hours`` counts the ``train``
+    rows not in ``exclude`` (the validation utterances): the audio each voice was trained on."""
     spk: dict[str, dict] = {}
     for r in index:
         s = spk.setdefault(r["speaker"], {"name": r["speaker"], "sex": r["sex"], "languages": set(), "hours": 0.0})
         s["languages"].add(r["language"])
-        if r["split"] == "train":
+        if r["split"] == "train" and r["id"] not in exclude:
             s["hours"] += r["duration_s"] / 3600
     speakers = [{"id": i, "name": s["name"], "sex": s["sex"], "language": ",".join(sorted(s["languages"])),
                  "hours": round(s["hours"], 3)} for i, s in enumerate(sorted(spk.values(), key=lambda s: s["name"]))]
@@ -59,7 +98,8 @@ def build_tables(index: list[dict], exs: list[dict], phones: list[str] | None = 
 
 
 def feature_stats(exs: list[dict], vuv_col: int) -> tuple[np.ndarray, np.ndarray]:
-    f = np.concatenate([e["feats"] for e in exs if e["split"] == "train"])
+    """Per-dimension mean and std of the features of ``exs`` (the training examples)."""
+    f = np.concatenate([e["feats"] for e in exs])
     mean, std = f.mean(0), f.std(0) + 1e-5
     mean[vuv_col], std[vuv_col] = 0.0, 1.0  # voicing stays 0/1: its output is a logit
     return mean.astype(np.float32), std.astype(np.float32)
@@ -127,6 +167,8 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best validation loss "
                     "(after the validation split changed)")
+    ap.add_argument("--valid-per-speaker", type=int, default=8, help="validation utterances taken from each "
+                    "voice's training rows (by a stable hash) when the index has no dev rows")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -137,25 +179,29 @@ def main(argv=None) -> int:
     ck_dir.mkdir(parents=True, exist_ok=True)
     last = ck_dir / "last.pt"
     lay = world.feature_layout(SR)
+    train, valid = split_rows(exs, args.valid_per_speaker)
+    valid_ids = {e["id"] for e in valid}
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
     if ck:
         speakers, phones = ck["speakers"], ck["phones"]
-        fresh, _ = build_tables(index, exs)
+        fresh, _ = build_tables(index, exs, exclude=valid_ids)
         if [s["name"] for s in fresh] == [s["name"] for s in speakers]:
             speakers = fresh  # same voices; hours follow the current split
         mean, std = np.array(ck["mean"], np.float32), np.array(ck["std"], np.float32)
         cfg = SynthConfig(**ck["config"])
     else:
         inventory = json.loads(args.phones.read_text(encoding="utf-8")) if args.phones else None
-        speakers, phones = build_tables(index, exs, inventory)
-        mean, std = feature_stats(exs, lay["vuv"][0])
+        speakers, phones = build_tables(index, exs, inventory, exclude=valid_ids)
+        mean, std = feature_stats(train, lay["vuv"][0])
         extra = dict(phone_dim=16, speaker_dim=8, enc_hidden=16, dec_hidden=16, dec_layers=1) if args.tiny else {}
         cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean), **extra)
     phone_ids = {p: i for i, p in enumerate(phones)}
     spk_ids = {s["name"]: s["id"] for s in speakers}
-    exs = [e for e in exs if e["speaker"] in spk_ids and all(p in phone_ids for p in e["phones"])]
-    train = [e for e in exs if e["split"] == "train"] or exs
-    valid = [e for e in exs if e["split"] != "train"][:64] or train[:8]
+    usable = lambda e: e["speaker"] in spk_ids and all(p in phone_ids for p in e["phones"])  # noqa: E731
+    train, valid = [e for e in train if usable(e)], [e for e in valid if usable(e)]
+    if not train or not valid:
+        print(f"error: {len(train)} training and {len(valid)} validation utterances in {args.data}", file=sys.stderr)
+        return 1
     dur_net, ac_net = DurationNet(cfg), AcousticNet(cfg)
     params = list(dur_net.parameters()) + list(ac_net.parameters())
     opt = torch.optim.Adam(params, lr=args.lr)
@@ -185,6 +231,7 @@ def main(argv=None) -> int:
         torch.save({"duration": dur_net.state_dict(), "acoustic": ac_net.state_dict(), "opt": opt.state_dict(),
                     "step": step, "minutes": minutes, "best": best, "config": cfg.to_dict(), "speakers": speakers,
                     "phones": phones, "mean": mean.tolist(), "std": std.tolist(), "valid": valid_losses,
+                    "valid_ids": sorted(e["id"] for e in valid),
                     "sample_rate": SR}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
