@@ -52,14 +52,15 @@ def _gap_fill(a, mode: str, speaker: str | None, resynth_model: str | None):
 
 
 def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str | None, resynth_model: str | None,
-                   mask_stage):
+                   mask_stage, mode_params=None):
     """The neural stage for ``--mode resynth|auto``: the path :func:`choose_path` picks from the
     analysis, the (possibly resampled) input and its analysis, and report columns saying why."""
     from msar.dsp.analysis import analyze
     from msar.dsp.repair.mode import ModeParams, choose_path
 
+    mp = mode_params or ModeParams()
     a = analyze(x, sr, params.analysis)
-    path, why = choose_path(a, mode)
+    path, why = choose_path(a, mode, mp)
     if path != "mask" and resynth_model is None:
         path, why = "mask", f"{why}; no resynthesis model installed"
     extra = {"mode": path, "mode_reason": why, "out_sample_rate": sr}
@@ -78,14 +79,16 @@ def _choose_neural(x, sr: int, params: PipelineParams, mode: str, speaker: str |
     rp = resynth.ResynthParams(output="resynth" if path == "resynth" else "hybrid", speaker=speaker)
     # The analysis indicates the neural stage for a band limit here (the mask path does not want
     # it for that), and the resynthesis is not mixed back with its input for mildly noisy files.
-    params = replace(params, thresholds=replace(params.thresholds, bandwidth_hz=ModeParams().band_limited_hz,
+    params = replace(params, thresholds=replace(params.thresholds, bandwidth_hz=mp.band_limited_hz,
                                                 mild_strength=1.0))
     return x, sr, a, partial(_resynth, bandwidth_hz=a.bandwidth_hz, params=rp, model=resynth_model), extra, params
 
 
 def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strength: float | None,
                  mode: str = "mask", speaker: str | None = None, resynth_model: str | None = None,
-                 block_s: float | None = None) -> Done:
+                 block_s: float | None = None, mode_params=None) -> Done:
+    """One file through ``msar repair``; ``mode_params`` (``dsp.repair.mode.ModeParams``, default: its
+    defaults) is the ``auto`` rule, a parameter for the valid-split tuning (``bench/tune_mode.py``)."""
     start = time.perf_counter()
     if block_s is not None and audio.STDIO not in (src, dst):
         from msar.dsp.repair.longform import BlockParams, is_long
@@ -93,12 +96,13 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
         info = audio.info(src)
         if is_long(info.frames, info.sr, BlockParams(block_s)):
             return _repair_long(src, dst, info, params, model, strength, mode, BlockParams(block_s), start,
-                                speaker, resynth_model)
+                                speaker, resynth_model, mode_params)
     x, info = audio.read(src)
     sr, analysis, extra = info.sr, None, {}
     denoise, fill = partial(_denoise, model=model, strength=strength), None
     if mode != "mask":
-        x, sr, analysis, denoise, extra, params = _choose_neural(x, sr, params, mode, speaker, resynth_model, denoise)
+        x, sr, analysis, denoise, extra, params = _choose_neural(x, sr, params, mode, speaker, resynth_model, denoise,
+                                                                 mode_params)
         if "dropouts" in params.stages:
             fill, more = _gap_fill(analysis, mode, speaker, resynth_model)
             extra = {**extra, **more}
@@ -108,9 +112,10 @@ def _repair_task(src: str, dst: str, params: PipelineParams, model: str, strengt
 
 
 def _repair_long(src, dst, info, params, model, strength, mode, block, start, speaker=None,
-                 resynth_model=None) -> Done:
+                 resynth_model=None, mode_params=None) -> Done:
     """A file longer than one block: streamed in bounded memory (``dsp.repair.longform``); the
-    resynthesis path runs chunk by chunk with context (its WORLD synthesis works on whole signals)."""
+    resynthesis path and the dropout gaps' resynthesis fill run chunk by chunk with context (its
+    WORLD synthesis works on whole signals)."""
     from msar.dsp.repair.longform import analyze_file, repair_file
     from msar.onnx_models.runtime import StreamingEnhancer
 
@@ -119,7 +124,8 @@ def _repair_long(src, dst, info, params, model, strength, mode, block, start, sp
     if mode != "mask":
         from msar.dsp.repair.mode import ModeParams, choose_path
 
-        path, why = choose_path(a, mode)
+        mp = mode_params or ModeParams()
+        path, why = choose_path(a, mode, mp)
         extra = {"mode": path, "mode_reason": why}
         if path != "mask" and resynth_model is None:
             extra = {"mode": "mask", "mode_reason": f"{why}; no resynthesis model installed"}
@@ -135,9 +141,13 @@ def _repair_long(src, dst, info, params, model, strength, mode, block, start, sp
                 chunk_stage = partial(_resynth, bandwidth_hz=a.bandwidth_hz, params=rp, model=resynth_model)
                 # As for a short file (_choose_neural): the band limit calls the neural stage, unmixed.
                 params = replace(params, thresholds=replace(params.thresholds, mild_strength=1.0,
-                                                            bandwidth_hz=ModeParams().band_limited_hz))
+                                                            bandwidth_hz=mp.band_limited_hz))
+    fill = None
+    if mode != "mask" and "dropouts" in params.stages:  # as for a short file, chunk by chunk
+        fill, more = _gap_fill(a, mode, speaker, resynth_model)
+        extra = {**extra, **more}
     result = repair_file(src, dst, params, denoise=partial(StreamingEnhancer, strength=strength, model=model),
-                         block=block, analysis=a, denoise_chunks=chunk_stage)
+                         block=block, analysis=a, denoise_chunks=chunk_stage, fill=fill)
     return _done(info, start, {**extra, "blocks": "yes"}, result)
 
 

@@ -10,7 +10,9 @@ A file longer than one block (``dsp.blocks.DEFAULT_BLOCK_S``) never sits in memo
    AR models settle before the part that is kept. The kept parts go through the mask model as
    one stream (its recurrent state carried across chunks: the same output as one pass over the
    whole file) into a float scratch file beside the output; a whole-signal neural stage (the
-   resynthesis) runs per chunk with the context instead. Skipped when no stage runs.
+   resynthesis) runs per chunk with the context instead, and so does the dropout stage's ``fill``
+   (the resynthesis of the chunk fills the gaps, as ``pipeline.repair``'s ``fill`` does for a
+   short file). Skipped when no stage runs.
 3. **Loudness and writing**: the scratch file (or the input) is read again, brought to the LUFS
    target (the gain measured over the whole repaired file by a streaming BS.1770 meter) or
    limited if peaks exceed full scale, and written block by block in the output's format to an
@@ -36,7 +38,7 @@ from ..loudness import LoudnessContour, LoudnessMeter
 from ..metrics import cosine
 from .guard import GuardResult
 from .loudness import limit
-from .pipeline import STAGES, NeuralStage, PipelineParams, RepairResult, StageRecord, apply_stage, stage_reason
+from .pipeline import STAGES, LostFill, NeuralStage, PipelineParams, RepairResult, StageRecord, apply_stage, stage_reason
 
 
 class NeuralStream(Protocol):
@@ -91,7 +93,7 @@ class _Change:
 def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
                 denoise: Callable[[int, int], NeuralStream] | None = None, block: BlockParams = BlockParams(),
                 run_guard: bool = True, analysis: Analysis | None = None,
-                denoise_chunks: NeuralStage | None = None) -> RepairResult:
+                denoise_chunks: NeuralStage | None = None, fill: LostFill | None = None) -> RepairResult:
     """Repair ``src`` into ``dst`` block by block (see module docstring).
 
     ``denoise(sr, channels)`` makes the neural stage's stream for this file (None skips it).
@@ -99,6 +101,8 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
     ``denoise_chunks``: instead of a stream, a whole-signal neural stage (``(x, sr) -> y``, e.g. the
     resynthesis) run on each chunk with its context, like the DSP stages: its recurrent state
     restarts at every chunk and settles within the ``margin_s`` of context before the kept part.
+    ``fill``: ``(y, sr, lost_mask) -> y``, run after the dropout concealment of each chunk (with its
+    context) on the chunk's gap mask, as :func:`pipeline.repair`'s ``fill``; memory stays one chunk.
     ``dst`` gets the format :func:`dsp.audio.format_like` picks; it appears only when complete.
     Returns a :class:`RepairResult` whose ``y`` is None (the audio went to ``dst``).
     """
@@ -129,7 +133,8 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
             # Between passes 2 and 3 the audio waits in a float scratch file beside the output.
             with audio.ScratchFile(dst, sr, n_ch) as scratch:
                 peak, lufs = _run_stages(src, scratch, sr, n_ch, bf, margin, todo, params, a.hum_hz,
-                                         denoise, a.denoise_strength(params.thresholds), records, denoise_chunks)
+                                         denoise, a.denoise_strength(params.thresholds), records, denoise_chunks,
+                                         fill)
                 guard_out = _finish(scratch.path, out, sr, bf, params, subtype, peak, lufs, records,
                                     run_guard, changed=True)
         else:
@@ -149,7 +154,7 @@ def repair_file(src: str, dst: str, params: PipelineParams = PipelineParams(),
 
 
 def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, params, hum_hz, denoise, factor, records,
-                denoise_chunks=None):
+                denoise_chunks=None, fill=None):
     """Pass 2: the stages in ``todo`` chunk by chunk into ``scratch``; the neural stage's
     output mixed with its input by ``factor`` (as ``pipeline.scaled_denoise``). Returns the
     repaired signal's sample peak and (with a LUFS target; else NaN) its integrated loudness."""
@@ -182,7 +187,7 @@ def _run_stages(src, scratch: audio.ScratchFile, sr, n_ch, bf, margin, todo, par
         y = x
         for stage in local:
             t0 = time.perf_counter()
-            out = apply_stage(stage, y, x, sr, params, hum_hz, denoise_chunks)
+            out = apply_stage(stage, y, x, sr, params, hum_hz, denoise_chunks, fill)
             changes[stage].add(y[c.lead:c.lead + c.n], out[c.lead:c.lead + c.n], time.perf_counter() - t0)
             y = out
         own = y[c.lead:c.lead + c.n]
