@@ -96,3 +96,32 @@ def test_wer_transcripts_do_not_depend_on_what_was_read_before(tmp_path):
     first = transcribe(asr, noisy)
     transcribe(asr, str(tmp_path / "slt.wav"))
     assert first.strip() and transcribe(asr, noisy) == first
+
+
+def test_heldout_comparison_pairs_the_same_utterances(tmp_path):
+    import json
+
+    from msar.dsp import world
+    from train.synth import heldout as H
+
+    voice = S.load_voice("multispeaker-synth")
+    rng = np.random.default_rng(0)
+    data = tmp_path / "prep"
+    (data / "utts").mkdir(parents=True)
+    rows = []
+    for k in range(5):
+        dur = rng.integers(2, 8, size=6)
+        feats = voice.features(np.array([voice.phone_table[p] for p in ("sil", "a", "n", "a", "t", "sil")], np.int64),
+                               np.zeros(6, np.int64), 0, dur, 1.0)  # the voice's own output, so metrics exist
+        assert feats.shape[1] == world.feature_layout(16000)["ap"][1]
+        np.savez(data / "utts" / f"u{k}.npz", phones=np.array(["sil", "a", "n", "a", "t", "sil"]),
+                 stress=np.zeros(6, np.int64), durations=dur, feats=feats + rng.normal(0, 0.1, feats.shape).astype(np.float32))
+        rows.append({"id": f"u{k}", "speaker": voice.speakers[0].name, "split": "train" if k == 4 else "valid"})
+    (data / "index.json").write_text(json.dumps(rows))
+    (tmp_path / "ex.json").write_text(json.dumps(["u1"]))
+    r = H.compare([str(PATH), str(PATH)], data, exclude=H.excluded_ids([tmp_path / "ex.json"]))
+    assert r["utterances"] == ["u0", "u2", "u3"]  # held out, less the excluded one; u4 is a training row
+    assert r["models"][0]["paired"] == {}
+    d = r["models"][1]["paired"]["all"]["mcd_db"]
+    assert d["n"] == 3 and d["mean"] == 0 and d["b_lower"] == 0
+    assert "| all | 3 |" in H.markdown(r, ["a", "b"])
