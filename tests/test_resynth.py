@@ -97,6 +97,29 @@ def test_auto_chooses_resynthesis_for_telephone_speech():
     assert choose_path(analysis.analyze(y, SR), "mask")[0] == "mask"
 
 
+def test_auto_chooses_resynthesis_for_speech_from_an_11_khz_source():
+    # the game dialogue's case: 11.025 kHz originals in 16 kHz files end at about 5.5 kHz
+    for name in ("fr_june_onlyperson", "it_carlo_onlyperson"):
+        x = _speech(name)
+        y = audio.resample(audio.resample(x, SR, 11025), 11025, SR)
+        a = analysis.analyze(y, SR)
+        chosen, why = choose_path(a, "auto")
+        assert chosen == "hybrid" and a.bandwidth_hz < 5800, (name, why)
+
+
+def test_auto_rule_is_the_valid_split_tuning():
+    # bench/tune_mode.py on the valid split: the widest 5-5.5 kHz low-pass read 5781 Hz and gained
+    # from the hybrid; a clean recording narrow at the source read 5812-5938 Hz and lost
+    # (PESQ-wb 4.643 -> 4.571 on the clean version), so auto must keep it on the mask path.
+    import dataclasses
+
+    a = analysis.analyze(_speech(), SR)
+    at = lambda bw: choose_path(dataclasses.replace(a, bandwidth_hz=bw), "auto")[0]  # noqa: E731
+    assert [at(bw) for bw in (3812.0, 5531.0, 5781.0)] == ["hybrid"] * 3
+    assert [at(bw) for bw in (5812.0, 5938.0, 7688.0)] == ["mask"] * 3
+    assert choose_path(dataclasses.replace(a, bandwidth_hz=5938.0), "resynth")[0] == "hybrid"  # asked for: taken
+
+
 # ---- the recipe on a tiny model (torch) ---------------------------------------------------------
 
 

@@ -24,9 +24,11 @@ PATHS = ("mask", "hybrid", "resynth")
 @dataclass(frozen=True)
 class ModeParams:
     #: Effective bandwidth in Hz below which ``auto`` restores the missing band by resynthesis
-    #: (the analysis stage's ``Thresholds.bandwidth_hz``: telephone speech reads 3.4-4 kHz, clean
-    #: wideband speech 7-8 kHz at 16 kHz).
-    band_limited_hz: float = 6000.0
+    #: (as the analysis stage measures it: telephone speech reads 3.4-4 kHz, clean wideband speech
+    #: 7-8 kHz at 16 kHz). Tuned on the valid split (``bench/tune_mode.py``, reports/resynth.md):
+    #: a 5-5.5 kHz low-pass (11.025 kHz sources) reads up to 5.78 kHz and gains from the hybrid,
+    #: a clean recording narrow at the source reads 5.81-5.94 kHz and loses; 6 kHz took the latter.
+    band_limited_hz: float = 5800.0
     #: Below this bandwidth too little of the input is left to keep: pure resynthesis, Hz.
     pure_below_hz: float = 1500.0
 
