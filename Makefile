@@ -15,7 +15,7 @@ help:
 	@echo "make bench-resynth - --mode mask|resynth|auto vs the same peers, spectrograms, game dialogue (reports/resynth-bench.md)"
 	@echo "make train-repair REPAIR_VARIANT=V - train variant V (base, improved, multispeaker, multispeaker-repair) in the background"
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
-	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair (reports/repair.md)"
+	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair; --mode mask|resynth|auto per damage type (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
 	@echo "make synth-compare - single- vs multi-speaker vs augmented synthesis on a voice with little data (reports/synth_generalization.*)"
 	@echo "make bench-synth - every msar voice vs flite, festival, espeak-ng, piper: WER, DNSMOS/DistillMOS, identity, speed (reports/bench-synth.md)"
@@ -156,11 +156,14 @@ bench-resynth: $(VENV)/.bench
 
 # The seed's four-model table, measured: every shipped repair variant through `msar repair --model NAME`
 # on REPORT_FILES clips per damage type of test-split speech (the bench-repair material), scored with
-# `msar score`: reports/repair.md + .csv, reports/repair_models.png, reports/repair_q_terms.png.
+# `msar score`: reports/repair.md + .csv, reports/repair_models.png, reports/repair_q_terms.png. Also issue 9's
+# rows: the same files through --mode mask|resynth|auto, scored by bench-resynth's code (reports/repair-modes.csv;
+# DNSMOS/DistillMOS where bench-resynth installed them; REPORT_ARGS=--no-mos leaves them out).
 REPORT_FILES ?= 6
+REPORT_ARGS  ?=
 .PHONY: report
 report: $(STAMP)
-	$(BIN)/python bench/repair_report.py --files $(REPORT_FILES) --corpus $(CACHE)/corpus --out reports/repair.md
+	$(BIN)/python bench/repair_report.py --files $(REPORT_FILES) --corpus $(CACHE)/corpus --out reports/repair.md $(REPORT_ARGS)
 
 # ---- multi-speaker synthesis (train/synth, train/synth/README.md); espeak-ng is the front end
 SYNTH_NAME     ?= multispeaker-synth

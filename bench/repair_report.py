@@ -20,6 +20,13 @@ with the same gain.
 Writes the markdown report, a CSV with one row per (system, damage, clip), and two PNG charts
 next to it: ``repair_models.png`` (the metrics per model) and ``repair_q_terms.png`` (the Q
 terms α·MSE, β·(1−cos_pitch), γ·(1−cos_loudness) of the multi-speaker models).
+
+Issue 9's rows (``--modes``, default on): the same files through ``msar repair --mode mask``,
+``--mode resynth`` and ``--mode auto`` (default model), run and scored by ``make bench-resynth``'s
+own code (``bench/resynth_bench.py``: the CLI's per-file function, PESQ-wb, STOI, LSD over the
+whole band and above 4 kHz, Q, DNSMOS P.835 OVRL and DistillMOS unless ``--no-mos``), per damage type;
+per-file rows in ``repair-modes.csv``. The material is ``make bench-resynth``'s too, so its msar
+rows are the same measurement (run separately: nothing is copied from its CSV).
 """
 
 from __future__ import annotations
@@ -325,7 +332,7 @@ def interpretation(table: dict, noise_table: dict, per_dmg: dict, systems: list[
 
 def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_rows: list[dict],
                  damages: list[str], clips,
-                 elapsed_s: float, out: Path) -> tuple[str, dict]:
+                 elapsed_s: float, out: Path, mode_rows: list[dict] | None = None) -> tuple[str, dict]:
     table = {s: {m: over_damages(rows, s, damages, m) for m in ALL_METRICS} for s in systems}
     noise = [d for d in NOISE_DAMAGES if d in damages]
     noise_table = {s: {m: over_damages(rows, s, noise, m) for m in ALL_METRICS} for s in systems}
@@ -427,6 +434,8 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
         L.append("")
     L.append("SI-SDR of an unchanged clean file is +∞ (no error at all); the clean row shows it as ∞.")
     L.append("")
+    if mode_rows:
+        L.extend(modes_section(mode_rows, damages))
     L.append("## Interpretation")
     L.append("")
     L.append("Computed from the numbers above:")
@@ -464,6 +473,71 @@ def write_report(args, systems: list[str], runs: dict, rows: list[dict], alone_r
     return "\n".join(L), table
 
 
+MODE_METRICS = ("pesq_wb", "stoi", "lsd", "lsd_4k", "q", "dnsmos_ovrl", "distillmos")
+MODE_LABELS = {"pesq_wb": "PESQ-wb", "stoi": "STOI", "lsd": "LSD dB", "lsd_4k": "LSD > 4 kHz dB", "q": "Q",
+               "dnsmos_ovrl": "DNSMOS OVRL", "distillmos": "DistillMOS"}
+MODE_DIGITS = {"pesq_wb": 3, "stoi": 3, "lsd": 2, "lsd_4k": 2, "q": 4, "dnsmos_ovrl": 2, "distillmos": 2}
+MODE_SYSTEMS = ("unprocessed", "mask", "resynth", "auto")
+MODE_LOWER_BETTER = {"lsd", "lsd_4k", "q"}
+
+
+def run_modes(items: list[dict], work: Path, mos: bool = True) -> list[dict]:
+    """``unprocessed`` and ``msar repair --mode mask|resynth|auto`` on ``items``, run and scored by
+    ``bench/resynth_bench.py``'s code (no rows reused; ``mos``: DNSMOS and DistillMOS too)."""
+    import resynth_bench as rb
+
+    return rb.run_all(rb.make_systems(set(MODE_SYSTEMS)), items, work / "modes", {}, mos)
+
+
+def modes_section(rows: list[dict], damages: list[str]) -> list[str]:
+    """Issue 9's table: per damage type, the input and each ``--mode``, every metric (measured)."""
+    ok = lambda d, s: [r for r in rows if r["damage"] == d and r["system"] == s and r["status"] == "ok"]  # noqa: E731
+    cell = lambda d, s, m: mean(r.get(m) for r in ok(d, s))  # noqa: E731
+    systems = [s for s in MODE_SYSTEMS if any(r["system"] == s for r in rows)]
+    all_d = [d for d in DAMAGES if any(r["damage"] == d for r in rows)]
+    damaged = [d for d in damages if d in all_d]
+    mos = any(np.isfinite(r.get("distillmos", math.nan)) for r in rows)
+    metrics_ = [m for m in MODE_METRICS if mos or m not in ("dnsmos_ovrl", "distillmos")]
+    head = "| " + " | ".join(MODE_LABELS[m] for m in metrics_) + " |"
+    L = ["## Resynthesis repair (issue 9): `--mode mask`, `resynth`, `auto` per damage type", "",
+         "The same test files through `msar repair --mode MODE` (default mask model, every other option at its "
+         "default), run and scored by `make bench-resynth`'s code (`bench/resynth_bench.py`, the CLI's per-file "
+         "function): PESQ-wb, STOI, log-spectral distance over the whole band and above 4 kHz (lower is better), "
+         "Q" + (", and the reference-free DNSMOS P.835 OVRL and DistillMOS" if mos else
+                " (DNSMOS and DistillMOS were left out: `--no-mos`, or not installed; `make bench-resynth` "
+                "installs them)") + ". "
+         "`make bench-resynth` uses these same files (same clips, recipes and seed), so its mask / resynth / auto "
+         "rows are the same measurement, taken in its own run; nothing here is copied from its CSV. "
+         "`unprocessed` is the damaged input. Per-file rows: `repair-modes.csv`.", "",
+         f"Mean over the {len(damaged)} damage types (clean excluded):", "",
+         "| system " + head, "|---|" + "---:|" * len(metrics_)]
+    for s in systems:
+        L.append(f"| {s} | " + " | ".join(fmt(mean(cell(d, s, m) for d in damaged), MODE_DIGITS[m]) for m in metrics_)
+                 + " |")
+    L += ["", "Per damage type (best of the four per column in bold; `auto took`: the path `--mode auto` chose, "
+          "files per path, from `--report`'s `mode`):", "",
+          "| damage | system " + head + " auto took |", "|---|---|" + "---:|" * len(metrics_) + "---|"]
+    for d in all_d:
+        best = {}
+        for m in metrics_:
+            vals = [(cell(d, s, m), s) for s in systems if np.isfinite(cell(d, s, m))]
+            if vals and len({round(v, 9) for v, _ in vals}) > 1:
+                best[m] = (min if m in MODE_LOWER_BETTER else max)(vals)[0]
+        paths = [r.get("path", "") for r in ok(d, "auto")]
+        took = ", ".join(f"{p} {paths.count(p)}" for p in sorted(set(paths)))
+        for i, s in enumerate(systems):
+            cells = []
+            for m in metrics_:
+                v = cell(d, s, m)
+                c = fmt(v, MODE_DIGITS[m])
+                cells.append(f"**{c}**" if m in best and np.isfinite(v) and abs(v - best[m]) < 1e-12 else c)
+            L.append(f"| {d if i == 0 else ''} | {s} | " + " | ".join(cells) + f" | {took if s == 'auto' else ''} |")
+    failed = [f"{r['system']} {r['damage']}/{r['clip']}: {r.get('message', '')}" for r in rows if r["status"] != "ok"]
+    if failed:
+        L += ["", "Failed: " + "; ".join(failed)]
+    return L + [""]
+
+
 def missing_row() -> dict:
     return {"status": "missing", "message": "no score row", "stages_applied": "", "mode": "",
             **{m: math.nan for m in ALL_METRICS}}
@@ -479,6 +553,10 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="msar -j for repair and score")
     ap.add_argument("--keep", type=Path, default=None, help="keep the audio in this folder")
     ap.add_argument("--out", type=Path, default=Path("reports/repair.md"))
+    ap.add_argument("--no-modes", action="store_true",
+                    help="leave out issue 9's --mode mask|resynth|auto rows (repair-modes.csv)")
+    ap.add_argument("--no-mos", action="store_true",
+                    help="score those rows without DNSMOS and DistillMOS (about 0.8 CPU s per file)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     start = time.perf_counter()
@@ -508,6 +586,7 @@ def main() -> int:
                 shutil.copytree(work / "in" / d, work / "noise-in" / d)
                 shutil.copytree(work / "ref" / d, work / "noise-ref" / d)
         alone = {s: run_system(s, work, args.jobs, alone=True) for s in models} if (work / "noise-in").is_dir() else {}
+        mode_rows = [] if args.no_modes else run_modes(items, work, mos=not args.no_mos)
 
     rows = []
     for s in systems:
@@ -526,7 +605,7 @@ def main() -> int:
                                    "speaker": it["speaker"], "duration_s": round(it["duration_s"], 3), **r})
     runs.update({f"{s} (network alone)": run for s, run in alone.items()})
     text, table = write_report(args, systems, runs, rows, alone_rows, damages, clips, time.perf_counter() - start,
-                               args.out)
+                               args.out, mode_rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(args.out.with_name("repair_models.png"),
                 bar_chart(table, systems, f"msar repair models on {len(damages)} damage types of test-split speech "
@@ -541,10 +620,15 @@ def main() -> int:
     for r in rows + alone_rows:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     write_text(args.out.with_suffix(".csv"), buf.getvalue())
+    if mode_rows:
+        import resynth_bench as rb
+
+        rb.write_csv(args.out.with_name(args.out.stem + "-modes.csv"), mode_rows,
+                     [c for c in rb.CSV_COLS if c not in ("input_sha256", "reused")])
     write_text(args.out, text)
     print(text)
     print(json.dumps({s: {k: v for k, v in runs[s].items() if k != "rows"} for s in systems}), file=sys.stderr)
-    return 0 if all(r["status"] == "ok" for r in rows + alone_rows) else 1
+    return 0 if all(r["status"] == "ok" for r in rows + alone_rows + mode_rows) else 1
 
 
 if __name__ == "__main__":

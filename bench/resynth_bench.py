@@ -136,14 +136,16 @@ def reference_free(y: np.ndarray) -> dict[str, float]:
     return out
 
 
-def score_output(ref: np.ndarray, out_path: str) -> dict[str, float]:
-    """Every metric of one output file against its clean 16 kHz reference."""
+def score_output(ref: np.ndarray, out_path: str, mos: bool = True) -> dict[str, float]:
+    """Every metric of one output file against its clean 16 kHz reference (``mos``: with the
+    reference-free DNSMOS and DistillMOS)."""
     y, info = audio.read(out_path)
     pair = make_pair(ref, SR, y, info.sr)
     row = score_pair(pair, ScoreParams(extra_metrics=("pesq_wb", "stoi", "si_sdr")))
     row["lsd"] = metrics.lsd(pair.ref, pair.out, SR)
     row["lsd_4k"] = metrics.lsd(pair.ref, pair.out, SR, min_hz=4000.0)
-    row.update(reference_free(pair.out))
+    if mos:
+        row.update(reference_free(pair.out))
     return row
 
 
@@ -172,9 +174,10 @@ def load_reusable(path: Path) -> dict[tuple[str, str, str], dict]:
 # ----------------------------------------------------------------------------- running
 
 
-def run_all(systems, items, work: Path, reusable: dict) -> list[dict]:
+def run_all(systems, items, work: Path, reusable: dict, mos: bool = True) -> list[dict]:
     """Every system on every item; a peer's row comes from ``reusable`` when its input file is
-    unchanged (same SHA-256), else the system runs (``repair_peers.run_systems``) and is scored."""
+    unchanged (same SHA-256), else the system runs (``repair_peers.run_systems``) and is scored
+    (``mos``: DNSMOS and DistillMOS too)."""
     shas = {(it["damage"], it["clip"]): sha256(it["src"]) for it in items}
     results = []
     for s in systems:
@@ -193,7 +196,7 @@ def run_all(systems, items, work: Path, reusable: dict) -> list[dict]:
             r["reused"] = "no"
             if r["status"] == "ok":
                 try:
-                    r.update(score_output(refs[(r["damage"], r["clip"])], r["out"]))
+                    r.update(score_output(refs[(r["damage"], r["clip"])], r["out"], mos))
                 except Exception as exc:  # noqa: BLE001
                     r.update(status="failed", message=f"scoring: {type(exc).__name__}: {exc}")
         log.info("%-16s scored in %.0f s", s.name, time.perf_counter() - t0)
