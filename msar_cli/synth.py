@@ -47,9 +47,12 @@ def _speak(model: str, speaker: str, text: str, line: int, out: str, opts: S.Syn
 @click.option("--pitch", type=click.FloatRange(0.25, 4.0), default=S.SynthOptions().pitch, show_default=True,
               help="F0 scale.")
 @click.option("--sample-rate", type=click.IntRange(8000, 192000), default=None, help="Output rate (default: the model's).")
+@click.option("--postfilter", type=click.FloatRange(0.0, 1.0), default=S.POSTFILTER_BETA, show_default=True,
+              help="Formant emphasis of the synthesized envelope (0: off); counters the muffled sound "
+                   "of an over-smoothed envelope (reports/synth-postfilter.md).")
 @click.option("--model", default=S.DEFAULT_MODEL, show_default=True, help="Acoustic model name or .onnx path.")
 @batch_options
-def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, model, batch):
+def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, postfilter, model, batch):
     """Synthesize TEXT with a speaker of a multi-speaker voice model."""
     if bool(output) == bool(out_dir):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
@@ -58,7 +61,7 @@ def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, model, 
     lines = read_lines(text_path)
     if not lines:
         raise MsarError(f"{text_path}: no text to speak (empty or blank lines only)")
-    opts = S.SynthOptions(rate=rate, pitch=pitch, sample_rate=sample_rate)
+    opts = S.SynthOptions(rate=rate, pitch=pitch, sample_rate=sample_rate, postfilter=postfilter)
     if output:
         start = time.perf_counter()
         parts, sr = [], None

@@ -87,6 +87,13 @@ class VoiceCard:
                    np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d)
 
 
+#: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
+#: sentences of its own (reports/synth-postfilter.md): from 0 to 0.4 DistillMOS 1.75 -> 2.26,
+#: DNSMOS P.808 2.79 -> 3.00, OVRL 2.81 -> 2.82, tiny.en WER 0.668 -> 0.660; at 0.5 WER and OVRL
+#: turn worse (0.693, 2.81).
+POSTFILTER_BETA = 0.4
+
+
 @dataclass(frozen=True)
 class SynthOptions:
     """Per-call overrides; ``None`` means the model's default (piper's ``SynthesisConfig``)."""
@@ -94,6 +101,9 @@ class SynthOptions:
     rate: float = 1.0  # speaking rate: 2.0 is twice as fast
     pitch: float = 1.0  # F0 scale
     sample_rate: int | None = None
+    #: Formant emphasis of the WORLD envelope (``dsp.world.sharpen_envelope``'s beta; 0: off;
+    #: None: :data:`POSTFILTER_BETA`).
+    postfilter: float | None = None
 
 
 class Voice:
@@ -146,6 +156,8 @@ class Voice:
         spk = self.speaker(speaker)
         if not (0.25 <= options.rate <= 4.0) or not (0.25 <= options.pitch <= 4.0):
             raise MsarError("rate and pitch must be between 0.25 and 4")
+        if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
+            raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
         lang = spk.language.split(",")[0] or "en"
         phones = frontend.fit_phones(frontend.phonemize(text, lang, line), self.phone_table)
         ids = frontend.phone_ids(phones, self.phone_table, line)
@@ -155,7 +167,8 @@ class Voice:
             raise MsarError(f"{'line %d: ' % line if line else ''}predicted an empty utterance")
         feats = self.features(ids, stress, spk.id, dur, options.pitch)
         sr = self.card.sample_rate
-        y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms)
+        beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
+        y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms, postfilter_beta=beta)
         peak = float(np.max(np.abs(y))) if len(y) else 0.0
         if peak > 0.99:  # WORLD can overshoot on extreme predicted envelopes
             y = y * (0.99 / peak)

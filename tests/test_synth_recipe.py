@@ -117,3 +117,19 @@ def test_voice_onnx_matches_golden(model):
     np.testing.assert_allclose(got, gold["feats"], atol=1e-5)
     got = voice.dsession.run(["log_dur"], {k: feeds[k] for k in ("phones", "stress", "speaker")})[0]
     np.testing.assert_allclose(got, gold["log_dur"], atol=1e-5)
+
+
+def test_postfilter_option_changes_the_audio_and_is_range_checked(model, tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("hello there\n")
+    outs = {}
+    for beta in ("0", "0.4"):
+        out = tmp_path / f"pf{beta}.wav"
+        r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model),
+                                     "--postfilter", beta, "-o", str(out), "-q"])
+        assert r.exit_code == 0, r.output
+        outs[beta] = sf.read(out)[0]
+    assert len(outs["0"]) == len(outs["0.4"]) and not np.allclose(outs["0"], outs["0.4"])
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model),
+                                 "--postfilter", "1.5", "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 2 and "--postfilter" in r.output
