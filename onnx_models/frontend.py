@@ -71,9 +71,11 @@ def _n2w(value, lang: str, to: str = "cardinal") -> str:
     from num2words import num2words
 
     try:
-        return num2words(value, lang=lang, to=to)
+        words = num2words(value, lang=lang, to=to)
     except (NotImplementedError, OverflowError, ValueError, KeyError):
-        return num2words(value, lang=lang) if to != "cardinal" else str(value)
+        words = num2words(value, lang=lang) if to != "cardinal" else str(value)
+    # num2words writes "one thousand, two hundred": a comma the synthesizer would read as a pause.
+    return words.replace(",", "")
 
 
 def normalize(text: str, lang: str = "en") -> str:
