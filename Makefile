@@ -168,7 +168,8 @@ report: $(STAMP)
 # ---- multi-speaker synthesis (train/synth, train/synth/README.md); espeak-ng is the front end
 SYNTH_NAME     ?= multispeaker-synth
 SYNTH_MINUTES  ?= 60
-SYNTH_PER_SPEAKER ?= 160
+SYNTH_PER_SPEAKER ?= 500
+SYNTH_MAX_SECONDS ?= 6
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 .PHONY: train-synth export-synth
@@ -179,9 +180,9 @@ train-synth: $(VENV)/.torch
 	command -v espeak-ng >/dev/null || { apt-get update && apt-get install -y espeak-ng flite; }
 	mkdir -p $(CACHE)/checkpoints
 	nohup sh -c '$(BIN)/python -m train.synth.prepare --corpus $(SYNTH_CORPUS) --out $(CACHE)/synth-prep/$(SYNTH_NAME) \
-	    --max-per-speaker $(SYNTH_PER_SPEAKER) -j 2 && \
+	    --max-per-speaker $(SYNTH_PER_SPEAKER) --max-seconds $(SYNTH_MAX_SECONDS) -j 2 && \
 	  $(BIN)/python -m train.synth.train --data $(CACHE)/synth-prep/$(SYNTH_NAME) --out $(CACHE)/checkpoints \
-	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --resume' \
+	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --eval-steps 100 --resume' \
 	    >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
 
@@ -192,7 +193,7 @@ export-synth: $(VENV)/.torch
 # utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
 # and early stopping (the voice's validation utterances), scored on its held-out utterances (MCD, F0 RMSE, V/UV, WER):
 # reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (three trainings at one thread,
-# about 7 CPU minutes each): niced, resumable, not part of `make test`. The prep is the shipped recipe's (<= 6 s).
+# about 7 CPU minutes each): niced, resumable, not part of `make test`. The prep is the first model's (160 per voice, <= 6 s).
 SYNTH_COMPARE_PREP    ?= $(CACHE)/synth-prep/multispeaker
 SYNTH_COMPARE_SPEAKER ?= asterisk-allison
 SYNTH_COMPARE_UTTS    ?= 32
@@ -200,7 +201,7 @@ SYNTH_COMPARE_STEPS   ?= 800
 .PHONY: synth-compare
 synth-compare: $(VENV)/.torch
 	test -f $(SYNTH_COMPARE_PREP)/index.json || nice -n 5 $(BIN)/python -m train.synth.prepare --corpus $(CACHE)/corpus \
-	    --out $(SYNTH_COMPARE_PREP) --max-per-speaker $(SYNTH_PER_SPEAKER) --max-seconds 6 -j 1
+	    --out $(SYNTH_COMPARE_PREP) --max-per-speaker 160 --max-seconds 6 -j 1
 	nice -n 5 $(BIN)/python -m train.synth.compare --prep $(SYNTH_COMPARE_PREP) --corpus $(CACHE)/corpus \
 	    --out $(CACHE)/synth-compare --speaker $(SYNTH_COMPARE_SPEAKER) --train-utts $(SYNTH_COMPARE_UTTS) \
 	    --steps $(SYNTH_COMPARE_STEPS) --report reports/synth_generalization
