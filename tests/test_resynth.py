@@ -302,8 +302,43 @@ def test_narrowband_file_keeps_its_rate_under_auto_and_widens_under_resynth(tiny
         assert row["mode"] == want_path, row["mode_reason"]
         y, info = audio.read(out)
         assert info.sr == want_sr and abs(len(y) / info.sr - len(x8) / 8000) < 0.01
-    assert "cannot hold the restored band" in next(csv.DictReader(open(tmp_path / "auto.csv")))["mode_reason"]
+    assert "above the band edge to fill" in next(csv.DictReader(open(tmp_path / "auto.csv")))["mode_reason"]
 
+
+def test_auto_fills_a_file_below_the_model_rate_up_to_its_own_nyquist(tmp_path):
+    """An 11.025 kHz recording with nothing above 4 kHz (old game voice tracks are such files) keeps
+    its rate under auto and takes the hybrid through the model's rate: the band up to 5.5 kHz gains
+    energy that follows the original's, and the kept band below the edge is the input's."""
+    import csv
+
+    from click.testing import CliRunner
+
+    from msar.cli.main import cli
+
+    sr = 11025
+    x = _speech()
+    narrow = audio.resample(audio.resample(x, SR, 8000), 8000, sr)  # as if recorded at 8 kHz
+    audio.write(tmp_path / "game.wav", narrow, sr)
+    rep = tmp_path / "r.csv"
+    res = CliRunner().invoke(cli, ["repair", str(tmp_path / "game.wav"), str(tmp_path / "out.wav"), "-q",
+                                   "--report", str(rep)])
+    assert res.exit_code == 0, res.output
+    row = next(csv.DictReader(open(rep)))
+    assert row["mode"] == "hybrid" and "through the model's 16000 Hz" in row["mode_reason"], row["mode_reason"]
+    y, info = audio.read(tmp_path / "out.wav")
+    assert info.sr == sr and len(y) == len(narrow)
+    # scored at 16 kHz (the helper's rate): the original, the input and the output, each up from 11.025 kHz
+    ref, inp, out = (audio.resample(np.asarray(audio.to_mono(v), np.float32), sr, SR)
+                     for v in (audio.resample(x, SR, sr), narrow, y))
+    e_ref, e_in, e_out = (_band_log_energy(v, 4300, 5300) for v in (ref, inp, out))
+    active = e_ref > e_ref.max() - 40
+    assert np.mean(e_out[active]) > np.mean(e_in[active]) + 20  # energy came back
+    r_out = np.corrcoef(e_out[active], e_ref[active])[0, 1]
+    r_in = np.corrcoef(e_in[active], e_ref[active])[0, 1] if np.std(e_in[active]) > 1e-3 else 0.0
+    assert r_out > r_in and r_out > 0.3, (r_out, r_in)
+    lo_in, lo_out = (_band_log_energy(v, 300, 2500) for v in (inp, out))
+    loud = lo_in > lo_in.max() - 40
+    assert np.median(np.abs(lo_out - lo_in)[loud]) < 1.0  # the kept band is the input's
 
 # ---- filling lost samples from the resynthesis --------------------------------------------------
 
