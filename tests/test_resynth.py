@@ -340,6 +340,118 @@ def test_auto_fills_a_file_below_the_model_rate_up_to_its_own_nyquist(tmp_path):
     loud = lo_in > lo_in.max() - 40
     assert np.median(np.abs(lo_out - lo_in)[loud]) < 1.0  # the kept band is the input's
 
+# ---- synthesis at the output rate: a band-limited 44.1 kHz file comes out wideband ----------------
+
+FULLBAND = DEMO / "fullband" / "cs_fillets_zvlastni.flac"
+
+
+def _band_energy_at(x: np.ndarray, sr: int, lo_hz: float, hi_hz: float, frame_s: float = 0.032) -> np.ndarray:
+    """Per-frame log energy (dB) of ``x`` at ``sr`` between ``lo_hz`` and ``hi_hz`` (10 ms hop)."""
+    n_fft, hop = int(2 ** np.round(np.log2(frame_s * sr))), int(0.01 * sr)
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float64), n_fft)[::hop] * np.hanning(n_fft)
+    p = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    f = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    return 10 * np.log10(p[:, (f >= lo_hz) & (f < hi_hz)].sum(axis=1) + 1e-12)
+
+
+def test_synthesis_at_the_features_rate_is_world_synthesize_bit_for_bit():
+    x = _speech()
+    feats = world.world_features(x, SR)
+    a, b = world.world_synthesize_at(feats, SR, SR), world.world_synthesize(feats, SR)
+    assert a.dtype == b.dtype and np.array_equal(a, b)
+    with pytest.raises(ValueError):
+        world.world_synthesize_at(feats, SR, 8000)
+
+
+def test_envelope_extension_keeps_the_band_and_continues_it_at_the_chosen_slope():
+    sr_out = 44100
+    fft_in, fft_out = 1024, 2048
+    f_in = np.arange(fft_in // 2 + 1) * SR / fft_in
+    sp = (1e-4 * (1 + f_in / 500.0) ** -2)[None, :].repeat(3, axis=0)  # a smooth roll-off
+    ext = world.extend_envelope(sp, SR, sr_out, fft_out)
+    f_out = np.arange(fft_out // 2 + 1) * sr_out / fft_out
+    below = f_out < 7000
+    # the band is kept (interpolated in dB), in CheapTrick's units at the output rate (power x sr_out / sr_in)
+    want = np.exp(np.interp(f_out[below], f_in, np.log(sp[0]))) * sr_out / SR
+    assert np.allclose(ext[0, below], want, rtol=1e-9)
+    # above the 1/8-octave join: a straight line in dB over octaves at the fixed -12 dB/octave
+    u = np.log2(np.maximum(f_out, 1.0) / 8000.0)
+    far = (u > 0.125) & (f_out < 20000)
+    slope = np.polyfit(u[far], 10 * np.log10(ext[0, far]), 1)[0]
+    assert abs(slope - world.EXT_SLOPE_MAX_DB_OCT) < 1e-6 and world.EXT_SLOPE_MIN_DB_OCT == world.EXT_SLOPE_MAX_DB_OCT
+    ap = world.extend_aperiodicity(np.full((2, fft_in // 2 + 1), 0.5), SR, sr_out, fft_out)
+    assert np.allclose(ap[:, below], 0.5) and np.allclose(ap[:, far], 10 ** (world.EXT_AP_DB / 20))
+
+
+def test_synthesis_at_44k_has_the_16k_synthesis_level_below_8k():
+    """Real speech's 16 kHz WORLD features synthesized at 44.1 kHz: the band below 8 kHz keeps the
+    16 kHz synthesis' level frame by frame (CheapTrick's power scales with the rate), and the band
+    above 8 kHz is no longer empty."""
+    x, info = audio.read(FULLBAND)
+    x16 = audio.resample(audio.to_mono(x), info.sr, SR)
+    feats = world.world_features(x16, SR)
+    y16 = world.world_synthesize(feats, SR)
+    y44 = world.world_synthesize_at(feats, SR, info.sr)
+    assert abs(len(y44) / info.sr - len(y16) / SR) < 0.01
+    e16 = _band_energy_at(y16, SR, 300, 7000)
+    e44 = _band_energy_at(audio.resample(y44, info.sr, SR), SR, 300, 7000)  # the same frames and units
+    n = min(len(e16), len(e44))
+    loud = e16[:n] > e16.max() - 30
+    assert abs(np.median(e44[:n][loud] - e16[:n][loud])) < 1.0
+    # above 8 kHz, against the 0.3-7 kHz band of the same frames: the clean original reads -34.4 dB,
+    # the 44.1 kHz synthesis -45.6, the 16 kHz synthesis resampled to 44.1 kHz -128 (nothing)
+    def ratio(v, sr):
+        lo, hi = (_band_energy_at(v, sr, *b) for b in ((300, 7000), (9000, 16000)))
+        act = lo > lo.max() - 30
+        return float(np.median(hi[act] - lo[act]))
+
+    r_clean, r44, r16 = ratio(audio.to_mono(x), info.sr), ratio(y44, info.sr), ratio(audio.resample(y16, SR, info.sr), info.sr)
+    assert abs(r44 - r_clean) < 15 and r16 < r_clean - 60, (r_clean, r44, r16)
+
+
+@shipped
+def test_low_passed_44k_sentence_gains_a_band_above_8k_that_follows_the_original():
+    """A real 44.1 kHz sentence low-passed at 4 kHz, through the hybrid at its own rate: the output
+    gains energy above 8 kHz whose frame contour follows the clean original's better than the input's
+    does; the kept band below the crossover is the input's; without ``wideband`` (the resynthesis at
+    16 kHz, resampled) nothing comes back above 8 kHz."""
+    from msar.onnx_models import resynth as RS
+
+    x, info = audio.read(FULLBAND)
+    sr = info.sr
+    x = audio.to_mono(x).astype(np.float32)
+    lp, _ = degrade(x, sr, "lowpass:cutoff_hz=4000", np.random.default_rng(0))
+    lp = np.asarray(lp, np.float32).reshape(-1)
+    bw = R.measure_bandwidth(lp, sr)
+    assert bw < 5800  # auto sends it to the hybrid
+    y = RS.repair(lp, sr, bw)
+    y_old = RS.repair(lp, sr, bw, RS.ResynthParams(wideband=False))
+    assert y.shape == lp.shape
+    band = (8500, 14000)
+    e_clean, e_in, e_out, e_old = (_band_energy_at(v, sr, *band) for v in (x, lp, y, y_old))
+    active = e_clean > e_clean.max() - 40
+    assert active.mean() > 0.3
+    assert np.mean(e_out[active]) > np.mean(e_in[active]) + 20  # energy came back above 8 kHz
+    assert np.mean(e_old[active]) < np.mean(e_in[active]) + 10  # the 16 kHz resynthesis had none there
+    r_out = np.corrcoef(e_out[active], e_clean[active])[0, 1]
+    r_in = np.corrcoef(e_in[active], e_clean[active])[0, 1] if np.std(e_in[active]) > 1e-3 else 0.0
+    assert r_out > r_in and r_out > 0.3, (r_out, r_in)
+    lo_in, lo_out = (_band_energy_at(v, sr, 300, 3000) for v in (lp, y))
+    loud = lo_in > lo_in.max() - 40
+    assert np.median(np.abs(lo_out - lo_in)[loud]) < 1.0  # the kept band is the input's
+
+
+@shipped
+def test_wideband_changes_nothing_at_the_model_rate():
+    from msar.onnx_models import resynth as RS
+
+    x = _speech()
+    lp = audio.resample(audio.resample(x, SR, 8000), 8000, SR)[: len(x)]
+    bw = R.measure_bandwidth(lp, SR)
+    assert np.array_equal(RS.repair(lp, SR, bw), RS.repair(lp, SR, bw, RS.ResynthParams(wideband=False)))
+    assert np.array_equal(RS.resynthesize(x, SR, wideband=True), RS.resynthesize(x, SR))
+
+
 # ---- filling lost samples from the resynthesis --------------------------------------------------
 
 
