@@ -696,14 +696,15 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility is the model's largest gap: 0.85 h of training audio in 9 voices (at most 160
-  utterances each, mostly short telephony prompts) is far below what a
+- Intelligibility is the model's largest gap: 1.93 h of training audio in 9 voices (at most 500
+  utterances of up to 6 s each, mostly short telephony prompts; 3x the first model's 0.85 h, which
+  lowered `train.synth.wer`'s mean WER 0.594 -> 0.366 in a same-run comparison) is far below what a
   sequence model needs to learn English coarticulation; the alignment (espeak-ng + MFCC-DTW,
   27 ms mean boundary error) blurs the phone targets further. More data comes first: the flite
   voices can render any amount of text with exact phone timings (`flite -psdur`), so thousands of
   varied sentences per flite voice cost only CPU, and every real voice gains from the shared
   phone model; then a forced aligner in place of DTW.
-- Naturalness: the acoustic model (0.5 M parameters, L2 loss, 0.85 h) predicts over-smoothed
+- Naturalness: the acoustic model (0.5 M parameters, L2 loss, 1.93 h) predicts over-smoothed
   envelopes and F0, the classic cause of the muffled, buzzy sound of statistical parametric
   synthesis through WORLD. More data and training first, then a post-filter (global variance or
   a small learned one) and, for the step up to piper (an end-to-end VITS voice, a 63 MB ONNX
@@ -720,13 +721,16 @@ ANALYSIS = """
   every voice, are the measure to go by; a text-disjoint split in `train/synth/prepare.py` would
   make the held-out set a second one.
 - Identity: where a voice sits closer to another speaker's recordings than to its own, its
-  embedding row learned little that is speaker-specific from about five minutes of short prompts;
+  embedding row learned little that is speaker-specific from 8-14 minutes of short prompts;
   more audio per real speaker is the direct fix: the corpus holds 510-1023 transcribed prompts per
-  Asterisk voice and 620 festvox-ru utterances, of which training used at most 160.
+  Asterisk voice and 620 festvox-ru utterances, of which training used at most 500 (up to 6 s each;
+  festvox-ru: 102).
 - Run to run: msar, flite, festival and espeak-ng give the same audio every run; piper's VITS
   samples noise inside its graph, so its scores move a little between runs. The recognizer's
-  temperature fallback (taken on the garbled msar utterances) is seeded per utterance: unseeded,
-  two runs of this benchmark differed by up to 0.06 WER on one msar voice.
+  temperature fallback (taken on the garbled msar utterances) is seeded per utterance, with the
+  recognizer loaded afresh for each (`train/synth/wer.py`: CTranslate2 seeds a worker thread's
+  generator once, so seeding alone fixed only a run's first read): unseeded, two runs of this
+  benchmark differed by up to 0.06 WER on one msar voice.
 - Speed is not a problem: WORLD synthesis dominates (about 80 % of the time, `reports/synth.md`),
   and a neural vocoder would have to stay above the 20x budget.
 """
