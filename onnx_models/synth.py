@@ -88,10 +88,10 @@ class VoiceCard:
 
 
 #: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
-#: sentences of its own (reports/synth-postfilter.md): from 0 to 0.4 DistillMOS 1.75 -> 2.26,
-#: DNSMOS P.808 2.79 -> 3.00, OVRL 2.81 -> 2.82, tiny.en WER 0.668 -> 0.660; at 0.5 WER and OVRL
-#: turn worse (0.693, 2.81).
-POSTFILTER_BETA = 0.4
+#: sentences of its own with the shipped model (reports/synth-postfilter.md): from 0 to 0.2 / 0.4
+#: DistillMOS 1.88 -> 2.18 / 2.40, DNSMOS P.808 2.81 -> 2.91 / 3.02, but tiny.en WER 0.412 -> 0.430 /
+#: 0.447 (consistently worse per voice at 0.4, mixed at 0.2): intelligibility is the first target.
+POSTFILTER_BETA = 0.2
 
 
 @dataclass(frozen=True)
