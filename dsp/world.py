@@ -3,7 +3,9 @@ becomes pyworld's float64 C-contiguous mono.
 
 The metrics and the repair guard use :func:`f0_contour`. The synthesis models' features
 (:func:`world_features`: log F0 + voicing, coded spectral envelope, band aperiodicity) and their
-inverse (:func:`world_synthesize`) live here too, so training and runtime share them.
+inverse (:func:`world_synthesize`; :func:`world_synthesize_at` for an output rate above the
+features', the band above their Nyquist frequency continued) live here too, so training and runtime
+share them.
 """
 
 from __future__ import annotations
