@@ -233,3 +233,21 @@ def test_silence_and_short_input_do_not_fail():
     for x in (np.zeros((SR, 1), np.float32), harmonic_tone(200.0, 0.05)[:, None]):
         a = A.analyze(x, SR)
         assert a.dropout_count == 0 and a.hum_hz is None
+
+
+def test_a_voice_on_a_multiple_of_the_mains_frequency_is_not_hum():
+    """Syllables of a steady 120 Hz voice between pauses put lines at 2, 4, 6 x 60 Hz, as mains
+    hum would; but they are gone in the pauses, where hum stays. Hum added to the same signal is
+    still found."""
+    rng = np.random.default_rng(1)
+    t = np.arange(int(0.25 * SR)) / SR
+    syllable = sum(np.sin(2 * np.pi * k * 120.0 * t + k) / k for k in range(1, 12)) * np.hanning(len(t))
+    pause = np.zeros(int(0.2 * SR))
+    x = 0.2 * np.concatenate([np.concatenate([syllable, pause]) for _ in range(8)])
+    x = x + 1e-4 * rng.standard_normal(len(x))
+    gate_always = dataclasses.replace(A.AnalysisParams(), hum_quiet_share=1.0, hum_quiet_prominence_db=-100.0)
+    assert A.measure_hum(x, SR, gate_always).freq_hz is not None  # the lines alone read as 60 Hz hum
+    assert A.measure_hum(x, SR).freq_hz is None
+    tt = np.arange(len(x)) / SR
+    hummed = x + 0.01 * sum(np.sin(2 * np.pi * k * 60.0 * tt) / k for k in (1, 2, 3))
+    assert A.measure_hum(hummed, SR).freq_hz == pytest.approx(60.0, abs=0.05)
