@@ -339,7 +339,7 @@ def _present_when_quiet(mono: np.ndarray, sr: int, partials: list, params: Analy
     if prominence >= 10 ** (params.hum_quiet_prominence_db / 10):
         return True
     t = np.arange(len(mono)) / sr
-    quiet_samples = gate >= 1.0
+    quiet_samples = gate >= 1.0 - 1e-9  # inside the quiet runs, past the ramps (a float sum of the ramp)
 
     def amplitude(sel):
         basis = np.stack([np.cos(2 * np.pi * f0 * t[sel]), np.sin(2 * np.pi * f0 * t[sel])], axis=1)

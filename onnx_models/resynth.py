@@ -201,9 +201,9 @@ def restore_features(x: np.ndarray, model: ResynthModel, speaker: str | None = N
 def keep_input_pitch(feats: np.ndarray, x: np.ndarray, sr: int, layout: dict,
                      f0_hz: np.ndarray | None = None) -> np.ndarray:
     """``feats`` with log F0 and voicing taken from ``x``'s own WORLD F0 contour (``f0_hz``, or
-    measured here) wherever ``x`` is voiced (the model's where it is not). In the hybrid output
-    the filled harmonics then continue the kept ones below the band edge, which they must to
-    sound like one voice."""
+    measured here) wherever ``x`` is voiced (the model's where it is not), so that filled harmonics
+    follow the kept ones exactly. The hybrid no longer uses it by default (``ResynthParams.input_pitch``:
+    the current model reads that contour itself and its own pitch measured better)."""
     f0 = world.f0_contour(x, sr) if f0_hz is None else f0_hz
     n = len(feats)
     f0 = f0[:n] if len(f0) >= n else np.pad(f0, (0, n - len(f0)))
