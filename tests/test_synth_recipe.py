@@ -43,7 +43,9 @@ def model(vctk, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     assert prepare.main(["--corpus", str(vctk), "--out", str(work / "prep")]) == 0
     assert train.main(["--data", str(work / "prep"), "--out", str(work / "ck"), "--name", "vctk", "--tiny",
-                       "--max-steps", "3", "--batch", "4"]) == 0
+                       "--max-steps", "3", "--batch", "4",
+                       # the size and schedule options too: dropout must be off in the exported graph
+                       "--size", "dropout=0.2,dec_layers=2", "--cosine-steps", "2"]) == 0
     assert export.main(["--checkpoint", str(work / "ck" / "vctk" / "last.pt"), "--name", "vctk",
                         "--out", str(work / "models")]) == 0
     return work / "models" / "vctk.onnx"

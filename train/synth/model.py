@@ -32,6 +32,9 @@ class SynthConfig:
     enc_hidden: int = 64
     dec_hidden: int = 96
     dec_layers: int = 2
+    #: Dropout on the decoder's input and between its layers while training (none at inference:
+    #: the exported graph is traced in eval mode).
+    dropout: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,8 +72,9 @@ class AcousticNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.enc = _Encoder(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
         self.dec = nn.LSTM(2 * cfg.enc_hidden + cfg.speaker_dim + 2, cfg.dec_hidden, num_layers=cfg.dec_layers,
-                           batch_first=True, bidirectional=True)
+                           batch_first=True, bidirectional=True, dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0)
         self.out = nn.Linear(2 * cfg.dec_hidden, cfg.n_feats)
 
     def forward(self, phones, stress, speaker, frame_phone, frame_pos):
@@ -78,7 +82,7 @@ class AcousticNet(nn.Module):
         idx = frame_phone[..., None].expand(-1, -1, h.shape[-1])
         hf = torch.gather(h, 1, idx)
         spk = self.enc.speaker(speaker)[:, None, :].expand(-1, frame_phone.shape[1], -1)
-        y, _ = self.dec(torch.cat([hf, spk, frame_pos], dim=-1))
+        y, _ = self.dec(self.drop(torch.cat([hf, spk, frame_pos], dim=-1)))
         return self.out(y)
 
 

@@ -164,6 +164,10 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--tiny", action="store_true", help="a very small model (tests)")
+    ap.add_argument("--size", default="", help="model size overrides for a new run, e.g. "
+                    "'phone_dim=96,speaker_dim=32,enc_hidden=96,dec_hidden=160,dropout=0.1' (SynthConfig fields)")
+    ap.add_argument("--cosine-steps", type=int, default=0, help="cosine learning-rate decay from --lr to 5 %% of "
+                    "it over this many steps, then held (0: constant --lr)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best validation loss "
                     "(after the validation split changed)")
@@ -194,6 +198,9 @@ def main(argv=None) -> int:
         speakers, phones = build_tables(index, exs, inventory, exclude=valid_ids)
         mean, std = feature_stats(train, lay["vuv"][0])
         extra = dict(phone_dim=16, speaker_dim=8, enc_hidden=16, dec_hidden=16, dec_layers=1) if args.tiny else {}
+        for kv in filter(None, args.size.split(",")):
+            k, v = kv.split("=")
+            extra[k.strip()] = float(v) if k.strip() == "dropout" else int(v)
         cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean), **extra)
     phone_ids = {p: i for i, p in enumerate(phones)}
     spk_ids = {s["name"]: s["id"] for s in speakers}
@@ -238,7 +245,15 @@ def main(argv=None) -> int:
     start = time.monotonic()
     last_save = start
     session_minutes0 = minutes
+    def lr_at(k: int) -> float:
+        if not args.cosine_steps:
+            return args.lr
+        t = min(k, args.cosine_steps) / args.cosine_steps
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
     while step < args.max_steps:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
         batch = [train[i] for i in rng.integers(0, len(train), size=min(args.batch, len(train)))]
         b = make_batch(batch, phone_ids, spk_ids, mean, std, rng)
         ls = losses(dur_net, ac_net, b, lay)
