@@ -1,0 +1,94 @@
+"""Where a voice loses intelligibility: word error rate (faster-whisper tiny.en, as
+``train.synth.wer``) of held-out utterances of each English voice read five ways:
+
+1. ``original``: the recording itself;
+2. ``copy-synthesis``: its own WORLD features (``prepare.py``'s, coded envelope) through the
+   vocoder, the ceiling of anything the acoustic model can predict;
+3. ``true durations``: the acoustic model driven by the aligned phone durations;
+4. ``predicted durations``: the same phones timed by the duration model;
+5. ``from text``: the whole runtime (front end, both models, vocoder) on the transcript.
+
+Held-out: the prepared index's ``valid`` rows (never trained or early-stopped on).
+
+    python -m train.synth.diagnose onnx_models/multispeaker-synth.onnx [MORE.onnx] \\
+        --data cache/synth-prep/multispeaker-synth [--per-speaker 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from msar.dsp import audio, world
+from msar.onnx_models import synth as S
+
+from . import wer as W
+from .prepare import manifest_items
+
+STAGES = ("original", "copy-synthesis", "true durations", "predicted durations", "from text")
+
+
+def read_stages(voice: S.Voice, speaker: str, text: str, wav: np.ndarray, d: dict) -> dict[str, np.ndarray]:
+    """The five readings of one prepared utterance ``d`` (16 kHz float32 each)."""
+    c = voice.card
+    synth = lambda f: world.world_synthesize(f, c.sample_rate, c.n_sp, c.frame_period_ms,  # noqa: E731
+                                             postfilter_beta=S.POSTFILTER_BETA)
+    ids = np.array([voice.phone_table[str(p)] for p in d["phones"]], np.int64)
+    stress = np.clip(d["stress"], 0, 2).astype(np.int64)
+    spk = voice.speaker(speaker).id
+    out = {"original": wav, "copy-synthesis": world.world_synthesize(d["feats"], c.sample_rate, c.n_sp,
+                                                                     c.frame_period_ms),
+           "true durations": synth(voice.features(ids, stress, spk, d["durations"].astype(np.int64), 1.0)),
+           "predicted durations": synth(voice.features(ids, stress, spk, voice.durations(ids, stress, spk, 1.0), 1.0)),
+           "from text": voice.synthesize(text, speaker)[0]}
+    return {k: audio.resample(np.asarray(v, np.float32), c.sample_rate, 16000) if c.sample_rate != 16000
+            else np.asarray(v, np.float32) for k, v in out.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.synth.diagnose", description=__doc__.split("\n")[0])
+    ap.add_argument("model", nargs="+")
+    ap.add_argument("--data", type=Path, default=Path("cache/synth-prep/multispeaker-synth"))
+    ap.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
+    ap.add_argument("--per-speaker", type=int, default=6)
+    ap.add_argument("--min-words", type=int, default=4)
+    args = ap.parse_args(argv)
+    items = {i["id"]: i for i in manifest_items(args.corpus, {"en"}, 10 ** 9, 1e9)}
+    index = json.loads((args.data / "index.json").read_text(encoding="utf-8"))
+    asr = W.recognizer()
+    wavs: dict[str, np.ndarray] = {}
+    results: dict[str, dict] = {}
+    for model in args.model:
+        voice = S.load_voice(model)
+        english = [s.name for s in voice.speakers if "en" in s.language.split(",")]
+        per: dict[str, dict[str, list[int]]] = {}
+        for spk in english:
+            rows = [r for r in index if r["speaker"] == spk and r["split"] == "valid" and r["id"] in items
+                    and len(items[r["id"]]["text"].split()) >= args.min_words][: args.per_speaker]
+            for r in rows:
+                it = items[r["id"]]
+                if r["id"] not in wavs:
+                    x, info = audio.read(it["audio"])
+                    wavs[r["id"]] = audio.resample(audio.to_mono(x), info.sr, 16000).astype(np.float32)
+                d = dict(np.load(args.data / "utts" / f"{r['id']}.npz"))
+                for stage, y in read_stages(voice, spk, it["text"], wavs[r["id"]], d).items():
+                    e, n = W.wer(it["text"], W.transcribe(asr, y))
+                    acc = per.setdefault(spk, {}).setdefault(stage, [0, 0])
+                    acc[0], acc[1] = acc[0] + e, acc[1] + n
+            print(f"{model} {spk}: done", file=sys.stderr, flush=True)
+        results[model] = {spk: {st: round(v[0] / v[1], 3) for st, v in s.items()} for spk, s in per.items()}
+    print(json.dumps(results, indent=1))
+    for model, per in results.items():
+        print(f"\n{model}\n\n| voice | " + " | ".join(STAGES) + " |\n|---|" + "---:|" * len(STAGES))
+        for spk, s in per.items():
+            print(f"| {spk} | " + " | ".join(f"{s.get(st, float('nan')):.3f}" for st in STAGES) + " |")
+        print("| mean | " + " | ".join(f"{np.mean([s[st] for s in per.values()]):.3f}" for st in STAGES) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
