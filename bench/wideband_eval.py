@@ -78,6 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--from-csv", type=Path, help="print the tables of an earlier run's --csv without running")
     ap.add_argument("--wide-gains", default="", help="comma list of ResynthParams.wide_fill_gain_db to compare "
                     "(default: the shipped value only)")
+    ap.add_argument("--fft-sizes", default="", help="comma list of ResynthParams.wide_fft_size to compare "
+                    "(after the default system)")
     args = ap.parse_args(argv)
 
     params = PipelineParams(stages=select_stages("all", ""), force=False,
@@ -92,6 +94,8 @@ def main(argv=None) -> int:
                     for g in args.wide_gains.split(",")]
     else:
         systems += [("after", {"wideband": True})]
+    for n in filter(None, args.fft_sizes.split(",")):
+        systems += [(f"after-fft{int(n)}", {"wideband": True, "wide_fft_size": int(n)})]
     tags = [t for t, _ in systems]
     last = tags[-1]
 

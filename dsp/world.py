@@ -272,12 +272,15 @@ def extend_aperiodicity(ap: np.ndarray, sr_in: int, sr_out: int, fft_out: int, a
 def world_synthesize_at(feats: np.ndarray, sr: int, out_sr: int, n_sp: int = N_SP_DIMS,
                         frame_period_ms: float = FRAME_PERIOD_MS, vuv_threshold: float = 0.5,
                         slope_min_db_oct: float = EXT_SLOPE_MIN_DB_OCT,
-                        slope_max_db_oct: float = EXT_SLOPE_MAX_DB_OCT, ap_db: float = EXT_AP_DB) -> np.ndarray:
+                        slope_max_db_oct: float = EXT_SLOPE_MAX_DB_OCT, ap_db: float = EXT_AP_DB,
+                        fft_size: int | None = None) -> np.ndarray:
     """Audio (float32 1-D at ``out_sr`` Hz) from :func:`world_features` rows of rate ``sr``: the
     envelope and aperiodicity are decoded on ``sr``'s grid, carried onto ``out_sr``'s CheapTrick
     grid and continued above ``sr / 2`` (:func:`extend_envelope`, :func:`extend_aperiodicity`),
     then ``pyworld.synthesize`` runs at ``out_sr``: the output is wideband up to ``out_sr / 2``.
-    ``out_sr == sr`` is :func:`world_synthesize` itself (bit-identical); ``out_sr < sr`` is refused."""
+    ``out_sr == sr`` is :func:`world_synthesize` itself (bit-identical); ``out_sr < sr`` is refused.
+    ``fft_size``: the synthesis FFT size at ``out_sr`` (None: CheapTrick's there; WORLD's cost grows
+    with it, and a smaller one only coarsens the frequency grid of an already smooth envelope)."""
     if out_sr == sr:
         return world_synthesize(feats, sr, n_sp, frame_period_ms, vuv_threshold)
     if out_sr < sr:
@@ -287,7 +290,7 @@ def world_synthesize_at(feats: np.ndarray, sr: int, out_sr: int, n_sp: int = N_S
     if feats.ndim != 2 or feats.shape[1] != lay["ap"][1]:
         raise ValueError(f"features must be (n_frames, {lay['ap'][1]}) at {sr} Hz, got shape {feats.shape}")
     fft_in = pyworld.get_cheaptrick_fft_size(sr)
-    fft_out = pyworld.get_cheaptrick_fft_size(out_sr)
+    fft_out = pyworld.get_cheaptrick_fft_size(out_sr) if fft_size is None else int(fft_size)
     f0 = np.where(feats[:, 1] > vuv_threshold, np.exp(feats[:, 0]), 0.0)
     sp = pyworld.decode_spectral_envelope(np.ascontiguousarray(feats[:, slice(*lay["sp"])]), sr, fft_in)
     ap = pyworld.decode_aperiodicity(np.ascontiguousarray(feats[:, slice(*lay["ap"])]), sr, fft_in)
