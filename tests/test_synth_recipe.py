@@ -135,3 +135,23 @@ def test_postfilter_option_changes_the_audio_and_is_range_checked(model, tmp_pat
     r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model),
                                  "--postfilter", "1.5", "-o", str(tmp_path / "x.wav")])
     assert r.exit_code == 2 and "--postfilter" in r.output
+
+
+def test_diagnose_reads_an_utterance_five_ways(model, vctk):
+    """``train.synth.diagnose``'s five readings of one prepared utterance: the recording itself,
+    its copy-synthesis (the same length as the features), and three model readings, all 16 kHz audio."""
+    from train.synth import diagnose
+
+    voice = S.load_voice(model)
+    prep = model.parent.parent / "prep" / "utts"
+    npz = sorted(prep.glob("p225_*.npz"))[0]
+    d = dict(np.load(npz))
+    utt = npz.stem.split("_", 1)[1]  # prepare's id: SPEAKER_UTT
+    wav = np.asarray(sf.read(vctk / "wav48" / "p225" / f"{utt}.wav")[0], np.float32)
+    stages = diagnose.read_stages(voice, "p225", SENTENCES[int(utt[-3:]) - 1], wav, d)
+    assert list(stages) == list(diagnose.STAGES)
+    assert stages["original"] is wav and all(v.dtype == np.float32 and v.ndim == 1 for v in stages.values())
+    frames_s = len(d["feats"]) * voice.card.frame_period_ms / 1000
+    assert abs(len(stages["copy-synthesis"]) / 16000 - frames_s) < 0.02
+    assert abs(len(stages["true durations"]) / 16000 - d["durations"].sum() * voice.card.frame_period_ms / 1000) < 0.02
+    assert all(np.abs(v).max() > 0 for k, v in stages.items() if k != "original")
