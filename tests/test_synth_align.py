@@ -48,3 +48,39 @@ def test_flite_phone_ends_are_increasing():
     assert [p for p, _ in ends][:3] == ["pau", "hh", "ax"]
     t = [t for _, t in ends]
     assert t == sorted(t)
+
+
+def test_viterbi_visits_every_position_in_order():
+    from train.synth import hmm_align
+
+    rng = np.random.default_rng(3)
+    ll = rng.standard_normal((12, 4))
+    pos = hmm_align.viterbi(ll)
+    assert pos[0] == 0 and pos[-1] == 3 and set(pos.tolist()) == {0, 1, 2, 3}
+    assert np.all(np.diff(pos) >= 0) and np.all(np.diff(pos) <= 1)
+    assert hmm_align.viterbi(ll[:3]) is None  # fewer frames than positions: no path
+
+
+def test_viterbi_training_recovers_true_durations_from_a_poor_start():
+    """Utterances of four phone symbols with distinct spectra (plus noise), durations drawn at random;
+    the aligner starts from durations spread evenly over the phones and must find the true ones (a
+phone's edge frames may go either way: mean error under half a frame)."""
+    from train.synth import hmm_align
+
+    rng = np.random.default_rng(4)
+    protos = {p: rng.standard_normal(9) * 2 for p in ("sil", "a", "b", "c")}
+    utts, truth = [], []
+    for _ in range(40):
+        mid = [str(rng.choice(["a", "b", "c"]))]
+        while len(mid) < 4:  # no phone twice in a row: a boundary between equal spectra is unobservable
+            mid.append(str(rng.choice([p for p in ("a", "b", "c") if p != mid[-1]])))
+        phones = ["sil"] + mid + ["sil"]
+        dur = rng.integers(4, 25, size=len(phones))
+        obs = np.concatenate([protos[p] + 0.5 * rng.standard_normal((d, 9)) for p, d in zip(phones, dur)])
+        even = np.diff(np.round(np.linspace(0, len(obs), len(phones) + 1)).astype(int))
+        utts.append({"phones": [str(p) for p in phones], "durations": even, "obs": obs})
+        truth.append(dur)
+    model = hmm_align.train(utts, iterations=4)
+    err = [np.abs(hmm_align.durations_of(u, hmm_align.align_one(model, u)) - t) for u, t in zip(utts, truth)]
+    start = [np.abs(u["durations"] - t) for u, t in zip(utts, truth)]
+    assert np.mean(np.concatenate(err)) < 0.5 < 3 < np.mean(np.concatenate(start))
