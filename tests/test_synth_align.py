@@ -84,3 +84,10 @@ phone's edge frames may go either way: mean error under half a frame)."""
     err = [np.abs(hmm_align.durations_of(u, hmm_align.align_one(model, u)) - t) for u, t in zip(utts, truth)]
     start = [np.abs(u["durations"] - t) for u, t in zip(utts, truth)]
     assert np.mean(np.concatenate(err)) < 0.5 < 3 < np.mean(np.concatenate(start))
+
+
+def test_snap_never_empties_a_phone():
+    # both inner boundaries (frames 5 and 11) lie within 30 ms of the one exact boundary at 40 ms:
+    # the first moves onto it, the second keeps its place rather than leave the middle phone empty
+    d = align.snap_durations(np.array([5, 6, 5]), np.array([0.04]))
+    assert d.tolist() == [8, 3, 5]

@@ -125,7 +125,16 @@ def snap_durations(durations: np.ndarray, true_ends_s: np.ndarray, max_s: float 
         k = np.clip(np.searchsorted(true, ends), 1, max(len(true) - 1, 1))
         cand = np.stack([true[np.minimum(k - 1, len(true) - 1)], true[np.minimum(k, len(true) - 1)]])
         best = cand[np.argmin(np.abs(cand - ends), axis=0), np.arange(len(ends))]
-        ends = np.where(np.abs(best - ends) <= max_s, best, ends)
+        snapped = np.where(np.abs(best - ends) <= max_s, best, ends)
+        # two boundaries snapped onto one exact boundary would leave a phone no frames: the later
+        # one keeps its own position then (a phone that had frames keeps at least one)
+        prev = 0
+        for i in range(len(ends)):
+            f_snap, f_own = int(round(snapped[i] / frame_s)), int(round(ends[i] / frame_s))
+            if f_snap <= prev < f_own:
+                snapped[i] = ends[i]
+            prev = max(prev, int(round(snapped[i] / frame_s)))
+        ends = snapped
     return durations_from_ends(ends, n_frames, frame_s)
 
 
