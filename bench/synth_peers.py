@@ -700,11 +700,13 @@ ANALYSIS = """
   utterances of up to 6 s each, mostly short telephony prompts; 3x the first model's 0.85 h, which
   lowered `train.synth.wer`'s mean WER 0.594 -> 0.366 in a same-run comparison) is far below what a
   sequence model needs to learn English coarticulation; the alignment (espeak-ng + MFCC-DTW,
-  27 ms mean boundary error) blurs the phone targets further. More data comes first: the flite
-  voices can render any amount of text with exact phone timings (`flite -psdur`), so thousands of
-  varied sentences per flite voice cost only CPU, and every real voice gains from the shared
-  phone model; then a forced aligner in place of DTW.
-- Naturalness: the acoustic model (0.5 M parameters, L2 loss, 1.93 h) predicts over-smoothed
+  27 ms mean boundary error) blurs the phone targets further. `python -m train.synth.diagnose`
+  puts the loss in the acoustic model: copy-synthesis through WORLD reads as well as the recording.
+  Next: the HMM aligner (`train/synth/hmm_align.py`, 18.9 ms mean boundary error on the flite voices)
+  for the training durations, then more data. The flite voices can render any amount of text with
+  exact phone timings (`flite -psdur`), so thousands of varied sentences per flite voice cost only
+  CPU, and every real voice gains from the shared phone model.
+- Naturalness: the acoustic model (1.3 M parameters, L2 loss, 1.93 h) predicts over-smoothed
   envelopes and F0, the classic cause of the muffled, buzzy sound of statistical parametric
   synthesis through WORLD. More data and training first, then a post-filter (global variance or
   a small learned one) and, for the step up to piper (an end-to-end VITS voice, a 63 MB ONNX
