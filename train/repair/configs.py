@@ -21,8 +21,9 @@ multispeaker-repair    ``multispeaker`` widened (224) and trained on the damage 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+
+from ..schedules import cosine_lr
 
 #: Damage recipe for the noise-only variants (``noise:kind=any`` draws white, pink, brown,
 #: recorded noise or babble per crop).
@@ -85,10 +86,7 @@ class RepairConfig:
         if self.lr_schedule == "halving":
             return self.lr * 0.5 ** (step / self.lr_half_life_steps)
         if self.lr_schedule == "cosine":
-            if step < self.warmup_steps:
-                return self.lr * (step + 1) / self.warmup_steps
-            t = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
-            return self.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+            return cosine_lr(self.lr, step, self.total_steps, self.warmup_steps)
         raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
 
     @property

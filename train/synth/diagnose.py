@@ -33,20 +33,21 @@ STAGES = ("original", "copy-synthesis", "true durations", "predicted durations",
 
 
 def read_stages(voice: S.Voice, speaker: str, text: str, wav: np.ndarray, d: dict) -> dict[str, np.ndarray]:
-    """The five readings of one prepared utterance ``d`` (16 kHz float32 each)."""
+    """The five readings of one prepared utterance ``d`` (float32 each): ``wav``, the recording at
+    16 kHz, as given; the four syntheses at the voice's rate, resampled to 16 kHz."""
     c = voice.card
     synth = lambda f: world.world_synthesize(f, c.sample_rate, c.n_sp, c.frame_period_ms,  # noqa: E731
                                              postfilter_beta=S.POSTFILTER_BETA)
     ids = np.array([voice.phone_table[str(p)] for p in d["phones"]], np.int64)
     stress = np.clip(d["stress"], 0, 2).astype(np.int64)
     spk = voice.speaker(speaker).id
-    out = {"original": wav, "copy-synthesis": world.world_synthesize(d["feats"], c.sample_rate, c.n_sp,
-                                                                     c.frame_period_ms),
-           "true durations": synth(voice.features(ids, stress, spk, d["durations"].astype(np.int64), 1.0)),
-           "predicted durations": synth(voice.features(ids, stress, spk, voice.durations(ids, stress, spk, 1.0), 1.0)),
-           "from text": voice.synthesize(text, speaker)[0]}
-    return {k: audio.resample(np.asarray(v, np.float32), c.sample_rate, 16000) if c.sample_rate != 16000
-            else np.asarray(v, np.float32) for k, v in out.items()}
+    made = {"copy-synthesis": world.world_synthesize(d["feats"], c.sample_rate, c.n_sp, c.frame_period_ms),
+            "true durations": synth(voice.features(ids, stress, spk, d["durations"].astype(np.int64), 1.0)),
+            "predicted durations": synth(voice.features(ids, stress, spk, voice.durations(ids, stress, spk, 1.0), 1.0)),
+            "from text": voice.synthesize(text, speaker)[0]}
+    to16k = lambda v: np.asarray(audio.resample(v, c.sample_rate, 16000) if c.sample_rate != 16000 else v,  # noqa: E731
+                                 np.float32)
+    return {"original": np.asarray(wav, np.float32)} | {k: to16k(v) for k, v in made.items()}
 
 
 def main(argv=None) -> int:

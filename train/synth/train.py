@@ -34,6 +34,7 @@ import torch.nn.functional as Fn
 from msar.dsp import world
 from msar.onnx_models.synth import PAD, expand_durations
 
+from ..schedules import cosine_lr
 from .model import AcousticNet, DurationNet, SynthConfig, n_parameters
 
 SR = 16000
@@ -245,15 +246,9 @@ def main(argv=None) -> int:
     start = time.monotonic()
     last_save = start
     session_minutes0 = minutes
-    def lr_at(k: int) -> float:
-        if not args.cosine_steps:
-            return args.lr
-        t = min(k, args.cosine_steps) / args.cosine_steps
-        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
-
     while step < args.max_steps:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = cosine_lr(args.lr, step, args.cosine_steps) if args.cosine_steps else args.lr
         batch = [train[i] for i in rng.integers(0, len(train), size=min(args.batch, len(train)))]
         b = make_batch(batch, phone_ids, spk_ids, mean, std, rng)
         ls = losses(dur_net, ac_net, b, lay)
