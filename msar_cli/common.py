@@ -113,6 +113,7 @@ def run_batch(command: str, tasks: Sequence[Task], batch: BatchOptions,
         records = list(pre_records) + runner.run(tasks, batch.jobs, batch.progress, emit, desc=command,
                                                  client=batch.client)
     except KeyboardInterrupt:
+        runner.stop_workers()
         for path in outputs:
             if path != "-":
                 remove_partial(path)

@@ -159,6 +159,23 @@ def _iterate(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, Record]]:
     yield from parallel(delayed(_indexed)(i, task) for i, task in enumerate(tasks))
 
 
+def stop_workers() -> None:
+    """After an interruption: shut joblib's worker pool down now, killing its workers.
+
+    Otherwise the workers die only at interpreter exit, after msar's closing "interrupted" line,
+    and loky's resource tracker may then warn about the queues they left behind ("leaked semlock
+    objects"), so a stray warning becomes the last line on stderr. Shutting the pool down here
+    releases those queues first. Does nothing when no worker pool was started."""
+    reusable = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(reusable, "_executor", None)
+    if executor is None:
+        return
+    try:
+        executor.shutdown(wait=True, kill_workers=True)
+    except Exception:  # best effort: the run is ending either way
+        pass
+
+
 def connect_dask(address: str, timeout_s: float = 10.0) -> Any:
     """A ``distributed.Client`` connected to the scheduler at ``address`` (``tcp://HOST:8786``).
 

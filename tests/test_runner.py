@@ -66,3 +66,16 @@ def test_summary_line_counts_and_speed():
     assert (summary.ok, summary.skipped, summary.failed) == (1, 1, 2)
     assert summary.line("repair") == ("msar repair: 1 ok, 1 skipped, 2 failed; "
                                       "1.000 h audio in 36.0 s wall (100.0x real time)")
+
+
+def test_stop_workers_ends_the_worker_pool_before_msar_prints_its_last_line():
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
+
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    workers = list(reusable_executor._executor._processes.values())
+    assert workers
+    runner.stop_workers()
+    assert not any(p.is_alive() for p in workers)
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(2)) == [0, 1]  # a later pool still starts
+    runner.stop_workers()
