@@ -284,6 +284,30 @@ def test_band_limited_sentence_regains_its_upper_band(name):
     assert r_out > r_in and r_out > 0.3, (r_out, r_in)
 
 
+@shipped
+@pytest.mark.parametrize("merge, kept", [("add", True), ("crossover", False)])
+def test_hybrid_keeps_the_input_up_to_its_band_edge(merge, kept):
+    # Telephone speech: the band just below the measured edge is the input's own and stays at its
+    # level under "add"; "crossover" fades it out into the (quieter) fill, which is why it lost.
+    from dataclasses import replace
+
+    from msar.onnx_models import resynth as RS
+
+    x = _speech("fr_june_onlyperson")
+    tel = degrade(x, SR, "telephone", np.random.default_rng(0))[0].astype(np.float32)
+    bw = R.measure_bandwidth(tel, SR)
+    params = replace(RS.ResynthParams(), merge=merge)
+    y = RS.repair(tel, SR, bw, params)
+    edge = bw - params.edge_margin_hz
+    band = (edge - params.transition_hz / 2, edge)  # the crossover's lower half
+    e_in, e_out = _band_log_energy(tel, *band), _band_log_energy(y, *band)
+    active = e_in > e_in.max() - 30
+    drop = float(np.mean(e_in[active] - e_out[active]))
+    assert (abs(drop) < 0.3) if kept else (drop > 1.0), drop  # measured: add -0.006 dB, crossover 1.32 dB
+    below = (300, edge - params.transition_hz)  # under the crossover: the input, either way
+    np.testing.assert_allclose(_band_log_energy(y, *below)[active], _band_log_energy(tel, *below)[active], atol=0.2)
+
+
 def test_narrowband_file_keeps_its_rate_under_auto_and_widens_under_resynth(tiny_model, tmp_path):
     import csv
 
