@@ -150,7 +150,8 @@ RESYNTH_BENCH_FILES ?= 6
 RESYNTH_BENCH_GAME  ?= 12
 .PHONY: bench-resynth
 bench-resynth: $(VENV)/.bench
-	$(BIN)/python -c "import distillmos" 2>/dev/null || $(BIN)/pip install -q --no-deps distillmos==0.9.1
+	$(BIN)/python -c "import importlib.util as u; assert u.find_spec('distillmos') and u.find_spec('xls_r_sqa')" 2>/dev/null \
+	    || $(BIN)/pip install -q --no-deps distillmos==0.9.1 xls-r-sqa==0.1.0
 	nice -n 5 $(BIN)/python bench/resynth_bench.py --files $(RESYNTH_BENCH_FILES) --game $(RESYNTH_BENCH_GAME) \
 	    --out reports/resynth-bench.md
 
