@@ -95,6 +95,26 @@ def test_lsar_fills_a_gap_in_a_sinusoid_and_respects_bounds():
     assert snr_db(x, y) > snr_db(x, clipped) + 10
 
 
+def test_lsar_equals_the_dense_least_squares_solution(rng):
+    # Janssen's interpolator minimises the prediction-error energy with the known samples fixed:
+    # the same as a dense least-squares solve over the unknowns (the banded solver must agree).
+    x = rng.standard_normal(400)
+    a = burg(x, 12)
+    unknown = np.zeros(len(x), bool)
+    for start, length in ((60, 7), (71, 3), (150, 25), (300, 1), (330, 12)):
+        unknown[start:start + length] = True
+    filled = lsar_interpolate(x, unknown, a)
+    n, p = len(x), len(a) - 1
+    conv = np.zeros((n + p, n))  # rows: prediction errors e = a * w (full convolution)
+    for i, ai in enumerate(a):
+        conv[np.arange(n) + i, np.arange(n)] = ai
+    u = np.flatnonzero(unknown)
+    known = np.where(unknown, 0.0, x)
+    sol = np.linalg.lstsq(conv[:, u], -(conv @ known), rcond=None)[0]
+    np.testing.assert_allclose(filled[u], sol, atol=1e-6)
+    np.testing.assert_array_equal(filled[~unknown], x[~unknown])
+
+
 # ----------------------------------------------------------------------------- dc
 
 

@@ -78,6 +78,8 @@ def lsar_interpolate(block: np.ndarray, unknown: np.ndarray, a: np.ndarray,
         return w
     bound = None if lower is None else np.asarray(lower, dtype=np.float64)[inside]
     r_a = np.correlate(a, a, mode="full")[p:]  # R_a(0 .. p)
+    r_pad = np.append(r_a, 0.0)  # R_a at lag p + 1 stands for every lag beyond p: zero
+    taps = np.arange(p + 1)
     free = np.ones(idx.size, dtype=bool)
     for _ in range(max_rounds):
         u = idx[free]
@@ -86,15 +88,18 @@ def lsar_interpolate(block: np.ndarray, unknown: np.ndarray, a: np.ndarray,
         known = w.copy()
         known[u] = 0.0
         # Prediction errors of the known part, e[k] = sum_i a_i known[k-i], then the normal
-        # equations' right-hand side -sum_i a_i e[u_j + i].
+        # equations' right-hand side -sum_i a_i e[u_j + i] (only at the unknown samples).
         e = np.convolve(known, a)[:n]
-        rhs = -np.correlate(e, a, mode="valid")[u]
+        rhs = -(e[u[:, None] + taps] @ a)
         m = u.size
         bw = min(p, m - 1)
-        ab = np.zeros((bw + 1, m))
-        for d in range(bw + 1):
-            lag = u[d:] - u[:m - d]
-            ab[bw - d, d:] = np.where(lag <= p, r_a[np.minimum(lag, p)], 0.0)
+        # Upper banded storage for solveh_banded: row r holds diagonal d = bw - r, whose entry in
+        # column j is G[j - d, j] = R_a(u_j - u_{j-d}); built in one go (this loop's hot spot).
+        d = np.arange(bw, -1, -1)[:, None]
+        col = np.arange(m)[None, :]
+        partner = col - d
+        lag = u[col] - u[np.maximum(partner, 0)]
+        ab = np.where(partner >= 0, r_pad[np.minimum(lag, p + 1)], 0.0)
         ab[bw] += 1e-9 * (r_a[0] + 1e-12)
         try:
             sol = scipy.linalg.solveh_banded(ab, rhs, check_finite=False)
