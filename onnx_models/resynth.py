@@ -336,10 +336,11 @@ def repair(x: np.ndarray, sr: int, bandwidth_hz: float, params: ResynthParams = 
            model: ResynthModel | str = DEFAULT_MODEL) -> np.ndarray:
     """The resynthesis repair of ``x`` (float ``(n, ch)`` or 1-D at ``sr`` Hz) whose measured
     effective bandwidth is ``bandwidth_hz``: float32 of ``x``'s shape. Each channel is resynthesized
-    on its own. ``hybrid`` keeps the input below ``bandwidth_hz - edge_margin_hz`` and fills the
-    rest from the level-matched resynthesis (``msar.dsp.resynth.band_merge``; at ``fill_gain_db``
-    below the model's Nyquist frequency, at ``wide_fill_gain_db`` above it when ``sr`` is higher);
-    ``resynth`` returns the resynthesis alone."""
+    on its own. ``hybrid`` fills the band above ``bandwidth_hz - edge_margin_hz`` from the
+    level-matched resynthesis (``msar.dsp.resynth.band_merge``; at ``fill_gain_db`` below the
+    model's Nyquist frequency, at ``wide_fill_gain_db`` above it when ``sr`` is higher), added to the
+    whole input or replacing the input above that edge (``params.merge``); ``resynth`` returns the
+    resynthesis alone."""
     if params.output not in ("hybrid", "resynth"):
         raise ValueError(f"output must be 'hybrid' or 'resynth', got {params.output!r}")
     if params.merge not in ("crossover", "add"):
