@@ -30,7 +30,7 @@ import resynth_bench as rb  # noqa: E402
 
 DAMAGES = ("telephone", "lowpass-4k", "codec", "dropouts")
 VARIANTS = {
-    "crossover (margin 200)": {},
+    "crossover (margin 200)": {"merge": "crossover"},
     "add (margin 200)": {"merge": "add"},
     "add (margin 0)": {"merge": "add", "edge_margin_hz": 0.0},
 }
@@ -38,7 +38,8 @@ METRICS = ("pesq_wb", "q", "mse", "cos_pitch", "cos_loudness", "lsd_4k")
 
 
 def run_variant(items, work: Path, mode: str, overrides: dict) -> list[dict]:
-    """Every item through ``msar repair --mode MODE`` with ``ResynthParams`` defaults overridden."""
+    """Every item through ``msar repair --mode MODE`` with ``ResynthParams`` defaults overridden
+    (outputs under ``work/out/<mode>[-key-value...]/``)."""
     from msar.onnx_models import resynth as RS
 
     original = RS.ResynthParams
@@ -49,7 +50,8 @@ def run_variant(items, work: Path, mode: str, overrides: dict) -> list[dict]:
         run = rb.msar_mode_setup(mode)()
         rows = []
         for it in items:
-            dst = work / "out" / f"{mode}-{abs(hash(tuple(sorted(overrides.items()))))}" / it["damage"] / f"{it['clip']}.wav"
+            tag = "-".join([mode, *(f"{k}-{v}" for k, v in sorted(overrides.items()))])
+            dst = work / "out" / tag / it["damage"] / f"{it['clip']}.wav"
             dst.parent.mkdir(parents=True, exist_ok=True)
             info = run(it["src"], str(dst))
             row = {"damage": it["damage"], "clip": it["clip"], "path": info["path"]}
