@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import math
 import sys
 from pathlib import Path
 
@@ -28,7 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import repair_peers as rp  # noqa: E402
 import resynth_bench as rb  # noqa: E402
 
-DAMAGES = ("telephone", "lowpass-4k", "codec", "dropouts")
+HYBRID_TYPES = ("telephone", "lowpass-4k", "codec")
+DAMAGES = (*HYBRID_TYPES, "dropouts")
 VARIANTS = {
     "crossover (margin 200)": {"merge": "crossover"},
     "add (margin 200)": {"merge": "add"},
@@ -46,11 +46,11 @@ def run_variant(items, work: Path, mode: str, overrides: dict) -> list[dict]:
     RS.ResynthParams = dataclasses.make_dataclass(
         "TunedResynthParams", [(k, type(v), dataclasses.field(default=v)) for k, v in overrides.items()],
         bases=(original,), frozen=True) if overrides else original
+    tag = "-".join([mode, *(f"{k}-{v}" for k, v in sorted(overrides.items()))])
     try:
         run = rb.msar_mode_setup(mode)()
         rows = []
         for it in items:
-            tag = "-".join([mode, *(f"{k}-{v}" for k, v in sorted(overrides.items()))])
             dst = work / "out" / tag / it["damage"] / f"{it['clip']}.wav"
             dst.parent.mkdir(parents=True, exist_ok=True)
             info = run(it["src"], str(dst))
@@ -89,15 +89,20 @@ def main(argv=None) -> int:
         for d in (*DAMAGES, "all"):
             sel = [r for r in rs if d == "all" or r["damage"] == d]
             print(f"| {s} | {d} | " + " | ".join(f"{np.nanmean([r[m] for r in sel]):.5f}" for m in METRICS) + " |")
-    mask = {(r["damage"], r["clip"]): r for r in results["mask"]}
+    # Each variant against mask file by file (resynth_bench's paired statistics): on the types
+    # that take the hybrid, then on dropouts (filled from the resynthesis, whatever the merge).
     for s in VARIANTS:
-        for m in ("pesq_wb", "q"):
-            diffs = np.array([r[m] - mask[(r["damage"], r["clip"])][m] for r in results[s]], float)
-            diffs = diffs[np.isfinite(diffs)]
-            half = 1.96 * diffs.std(ddof=1) / math.sqrt(len(diffs))
-            better = int(np.sum(diffs < -1e-9) if m == "q" else np.sum(diffs > 1e-9))
-            worse = int(np.sum(diffs > 1e-9) if m == "q" else np.sum(diffs < -1e-9))
-            print(f"{s}: {m} - mask {diffs.mean():+.5f} +/- {half:.5f} (better {better}, worse {worse}, n {len(diffs)})")
+        def ok(d, system, s=s):
+            return [r for r in results[s if system == "auto" else "mask"] if r["damage"] == d]
+
+        for label, types in (("hybrid types", HYBRID_TYPES), ("dropouts", ("dropouts",))):
+            for m in ("pesq_wb", "q"):
+                r = rb.paired(types, ok, m)
+                if r["n"] < 2:
+                    continue
+                print(f"{s}, {label}: {m} - mask {r['mean']:+.5f} (95 % CI {r['low']:+.5f} .. {r['high']:+.5f}; "
+                      f"better {r['better']}, equal {r['equal']}, worse {r['worse']}, n {r['n']}); "
+                      f"LSD > 4 kHz {np.mean([x['lsd_4k'] for t in types for x in ok(t, 'auto')]):.2f} dB")
     return 0
 
 
