@@ -175,8 +175,10 @@ def main(argv=None) -> int:
     ap.add_argument("--valid-per-speaker", type=int, default=8, help="validation utterances taken from each "
                     "voice's training rows (by a stable hash) when the index has no dev rows")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other cores to data "
+                    "preparation or a second run)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     index, exs = load_examples(args.data)
