@@ -50,18 +50,21 @@ def _speak(model: str, speaker: str, text: str, line: int, out: str, opts: S.Syn
 @click.option("--postfilter", type=click.FloatRange(0.0, 1.0), default=S.POSTFILTER_BETA, show_default=True,
               help="Formant emphasis of the synthesized envelope (0: off); counters the muffled sound "
                    "of an over-smoothed envelope (reports/synth-postfilter.md).")
+@click.option("--language", default=None, help="Language of the text, one of the speaker's "
+              "(`msar speakers`; default: its first).")
 @click.option("--model", default=S.DEFAULT_MODEL, show_default=True, help="Acoustic model name or .onnx path.")
 @batch_options
-def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, postfilter, model, batch):
+def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, postfilter, language, model, batch):
     """Synthesize TEXT with a speaker of a multi-speaker voice model."""
     if bool(output) == bool(out_dir):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
     voice = S.load_voice(model)
-    voice.speaker(speaker)  # unknown speaker: one clear error before any work
+    # unknown speaker or a language it does not speak: one clear error before any work
+    voice.language(voice.speaker(speaker), language)
     lines = read_lines(text_path)
     if not lines:
         raise MsarError(f"{text_path}: no text to speak (empty or blank lines only)")
-    opts = S.SynthOptions(rate=rate, pitch=pitch, sample_rate=sample_rate, postfilter=postfilter)
+    opts = S.SynthOptions(rate=rate, pitch=pitch, sample_rate=sample_rate, postfilter=postfilter, language=language)
     if output:
         start = time.perf_counter()
         parts, sr = [], None

@@ -104,6 +104,9 @@ class SynthOptions:
     #: Formant emphasis of the WORLD envelope (``dsp.world.sharpen_envelope``'s beta; 0: off;
     #: None: :data:`POSTFILTER_BETA`).
     postfilter: float | None = None
+    #: Language of the text, one of the speaker's (``Speaker.language``, comma-separated); None:
+    #: the first of them.
+    language: str | None = None
 
 
 class Voice:
@@ -132,6 +135,15 @@ class Voice:
         raise MsarError(f"unknown speaker '{name}' in {self.card.name} (available: "
                         f"{', '.join(s.name for s in self.card.speakers)})")
 
+    @staticmethod
+    def language(spk: Speaker, wanted: str | None = None) -> str:
+        """The front-end language for ``spk``: ``wanted`` if the speaker was trained on it (else a
+        clear error), otherwise the first of its languages."""
+        langs = [x for x in spk.language.split(",") if x] or ["en"]
+        if wanted is not None and wanted not in langs:
+            raise MsarError(f"speaker {spk.name} speaks {', '.join(langs)}, not {wanted!r} (see `msar speakers`)")
+        return wanted or langs[0]
+
     def durations(self, ids: np.ndarray, stress: np.ndarray, spk: int, rate: float) -> np.ndarray:
         log_dur = self.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
                                                   "speaker": np.array([spk], np.int64)})[0][0]
@@ -158,7 +170,7 @@ class Voice:
             raise MsarError("rate and pitch must be between 0.25 and 4")
         if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
             raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
-        lang = spk.language.split(",")[0] or "en"
+        lang = self.language(spk, options.language)
         phones = frontend.fit_phones(frontend.phonemize(text, lang, line), self.phone_table)
         ids = frontend.phone_ids(phones, self.phone_table, line)
         stress = np.array([min(p.stress, 2) for p in phones], np.int64)

@@ -15,6 +15,7 @@ if shutil.which("espeak-ng") is None:
     pytest.skip("espeak-ng not installed", allow_module_level=True)
 
 from msar.cli.main import cli  # noqa: E402
+from msar.dsp.errors import MsarError  # noqa: E402
 from msar.onnx_models import frontend as F  # noqa: E402
 from msar.onnx_models import synth as S  # noqa: E402
 
@@ -155,3 +156,20 @@ def test_diagnose_reads_an_utterance_five_ways(model, vctk):
     assert abs(len(stages["copy-synthesis"]) / 16000 - frames_s) < 0.02
     assert abs(len(stages["true durations"]) / 16000 - d["durations"].sum() * voice.card.frame_period_ms / 1000) < 0.02
     assert all(np.abs(v).max() > 0 for k, v in stages.items() if k != "original")
+
+
+def test_language_must_be_one_the_speaker_was_trained_on(model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("Bonjour.\n")
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--language", "fr",
+                                 "--model", str(model), "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "p225 speaks en, not 'fr'" in r.output
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_bilingual_speaker_speaks_its_first_language_unless_told():
+    spk = S.Speaker(0, "asterisk-allison", "F", "en,es", 0.4)
+    assert S.Voice.language(spk) == "en"
+    assert S.Voice.language(spk, "es") == "es"
+    with pytest.raises(MsarError, match="speaks en, es, not 'ru'"):
+        S.Voice.language(spk, "ru")
