@@ -196,22 +196,24 @@ def evaluate(data: Path, corpus: Path, iterations: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.synth.hmm_align", description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="prepare.py's output folder")
-    ap.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
+    ap.add_argument("--corpus", type=Path, action="append", help="the corpora prepare.py read (repeatable; "
+                    "default cache/corpus): the flite voices' texts, for snapping onto flite's timings")
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--eval", action="store_true", help="boundary error on the flite voices (see above)")
     ap.add_argument("--out", type=Path, help="write a copy of --data with the realigned durations here")
     args = ap.parse_args(argv)
+    args.corpus = args.corpus or [Path("cache/corpus")]
     if args.eval:
-        print(json.dumps(evaluate(args.data, args.corpus, args.iterations)))
+        print(json.dumps(evaluate(args.data, args.corpus[0], args.iterations)))
     if args.out:
         utts = load(args.data)
         model = train(utts, args.iterations)
         (args.out / "utts").mkdir(parents=True, exist_ok=True)
         shutil.copy(args.data / "index.json", args.out / "index.json")
         from .align import flite_phone_ends, snap_durations
-        from .prepare import manifest_items
+        from .prepare import corpus_items
 
-        texts = {i["id"]: i["text"] for i in manifest_items(args.corpus, {"en"}, 10 ** 9, 1e9)}
+        texts = {i["id"]: i["text"] for i in corpus_items(args.corpus, {"en"}, "en", 10 ** 9, 1e9)}
         kept = 0
         for u in utts:
             d = dict(np.load(args.data / "utts" / f"{u['id']}.npz"))

@@ -25,6 +25,7 @@ import numpy as np
 
 from msar.dsp import audio, world
 from msar.onnx_models import frontend as F
+from train.data.synthetic import FLITE_VOICES
 
 from . import align
 
@@ -83,9 +84,26 @@ def folder_items(root: Path, language: str, max_per_speaker: int) -> list[dict]:
             if txt is None:
                 continue
             n += 1
+            # flite-VOICE folders (flite_texts.py) join the corpus' flite voices, with flite's exact timings
+            voice = spk_dir.name.removeprefix("flite-")
+            flite_voice = voice if spk_dir.name.startswith("flite-") and voice in FLITE_VOICES else ""
             items.append({"id": f"{spk_dir.name}_{utt}", "audio": str(wav), "text": txt.read_text(encoding="utf-8").strip(),
-                          "speaker": spk_dir.name, "sex": sexes.get(spk_dir.name, "?"), "language": language,
+                          "speaker": spk_dir.name, "language": language, "flite_voice": flite_voice,
+                          "sex": FLITE_VOICES[flite_voice] if flite_voice else sexes.get(spk_dir.name, "?"),
                           "split": "valid" if n % 20 == 0 else "train"})
+    return items
+
+
+def corpus_items(corpora: list[Path], languages: set[str], language: str, max_per_speaker: int,
+                 max_seconds: float) -> list[dict]:
+    """The utterances of every corpus: msar corpus folders (``manifest_items``) and
+    ``SPEAKER/UTT`` folders (``folder_items``, in ``language``)."""
+    items = []
+    for c in corpora:
+        if (c / "manifest.csv").exists() or (c / "synthetic.csv").exists():
+            items += manifest_items(c, languages, max_per_speaker, max_seconds)
+        else:
+            items += folder_items(c, language, max_per_speaker)
     return items
 
 
@@ -132,12 +150,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-seconds", type=float, default=8.0, help="skip longer manifest utterances (DTW is quadratic)")
     ap.add_argument("-j", "--jobs", type=int, default=1)
     args = ap.parse_args(argv)
-    items = []
-    for c in args.corpus:
-        if (c / "manifest.csv").exists() or (c / "synthetic.csv").exists():
-            items += manifest_items(c, set(args.languages.split(",")), args.max_per_speaker, args.max_seconds)
-        else:
-            items += folder_items(c, args.language, args.max_per_speaker)
+    items = corpus_items(args.corpus, set(args.languages.split(",")), args.language, args.max_per_speaker,
+                         args.max_seconds)
     if not items:
         print("error: no utterances with transcripts found", file=sys.stderr)
         return 1
