@@ -5,7 +5,7 @@ captions, so the four voices share one small set of texts, and the held-out Engl
 the benchmark (numbers, dates, questions, everyday words) are far from them. flite renders any
 text with exact phone timings (``flite -psdur``: ``align.flite_phone_ends``), so varied, new
 sentences cost only CPU. Each voice gets its own sentences (none shared between voices, none of
-``train.synth.wer``'s fixed test sentences, none of the corpus' own flite texts).
+``train.synth.wer``'s or ``make bench-synth``'s test sentences, none of the corpus' own flite texts).
 
 Layout: ``<out>/flite-<voice>/fortune_<n>.wav`` with ``fortune_<n>.txt`` beside it, which
 ``prepare.py`` reads as a ``SPEAKER/UTT`` folder (the ``flite-`` speakers join the corpus' flite
@@ -97,7 +97,9 @@ def main(argv=None) -> int:
         if path.exists():
             for c in cookies(path.read_text(encoding="utf-8", errors="replace")):
                 texts += sentences(c)
-    exclude = set(W.SENTENCES) | {t for _, t, _ in english_texts(args.cache)}
+    bench = Path(__file__).resolve().parents[2] / "bench/data/synth-sentences.txt"  # make bench-synth's test text
+    exclude = set(W.SENTENCES) | {t for _, t, _ in english_texts(args.cache)} | {
+        ln.strip() for ln in bench.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")}
     voices = sorted(FLITE_VOICES)
     per = select(texts, exclude, len(voices), args.per_voice, args.seed)
     todo = []
