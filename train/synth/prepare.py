@@ -126,8 +126,10 @@ def prepare_one(item: dict, out_dir: Path) -> dict | None:
             return None
         feats = world.world_features(x, SR)
         dur = align.align(x, SR, ref, F.Espeak.get().sr, np.array([p.end_s for p in phones]), len(feats))
-        np.savez(out, phones=np.array([p.symbol for p in phones]), stress=np.array([p.stress for p in phones]),
+        tmp = out.with_suffix(".tmp.npz")  # atomic: an interrupted run leaves no truncated example
+        np.savez(tmp, phones=np.array([p.symbol for p in phones]), stress=np.array([p.stress for p in phones]),
                  durations=dur, feats=feats)
+        tmp.replace(out)
     if item.get("flite_voice"):
         d = dict(np.load(out))
         if "snapped" not in d:
