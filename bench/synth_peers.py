@@ -696,19 +696,19 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility is the model's largest gap: 1.93 h of training audio in 9 voices (at most 500
-  utterances of up to 6 s each, mostly short telephony prompts; 3x the first model's 0.85 h, which
-  lowered `train.synth.wer`'s mean WER 0.594 -> 0.366 in a same-run comparison) is far below what a
-  sequence model needs to learn English coarticulation; the alignment (espeak-ng + MFCC-DTW,
-  27 ms mean boundary error) blurs the phone targets further. `python -m train.synth.diagnose`
-  puts the loss in the acoustic model: copy-synthesis through WORLD reads as well as the recording.
-  Next: the HMM aligner (`train/synth/hmm_align.py`, 18.9 ms mean boundary error on the flite voices)
-  for the training durations, then more data. The flite voices can render any amount of text with
-  exact phone timings (`flite -psdur`), so thousands of varied sentences per flite voice cost only
-  CPU, and every real voice gains from the shared phone model.
-- Naturalness: the acoustic model (1.3 M parameters, L2 loss, 1.93 h) predicts over-smoothed
-  envelopes and F0, the classic cause of the muffled, buzzy sound of statistical parametric
-  synthesis through WORLD. More data and training first, then a post-filter (global variance or
+- Intelligibility is the model's largest gap. The shipped model trains on 3.5 h in 9 voices (every
+  corpus utterance of up to 6 s: 7729, mostly short telephony prompts and Tux Paint captions, the four
+  flite voices reading the same ~1300 texts). Each doubling of the data has paid: 0.85 h -> 1.93 h
+  took `train.synth.wer`'s mean WER 0.594 -> 0.366, and 1.93 h -> 3.5 h took it 0.222 -> 0.169 (HMM
+  durations in both models; same-run comparisons). `python -m train.synth.diagnose` puts the rest
+  of the loss in the acoustic model: copy-synthesis through WORLD reads as well as the recording.
+  Next: new text. The flite voices render any text with exact phone timings (`flite -psdur`), and
+  `train/synth/flite_texts.py` gives each of them 1500 new sentences from the fortunes package
+  (`make train-synth SYNTH_FLITE_TEXTS=1500`, not yet trained), so the model meets words and
+  phone contexts that the prompts lack; every real voice gains from the shared phone model.
+- Naturalness: the acoustic model (1.3 M parameters, L2 loss) predicts over-smoothed envelopes
+  and F0, the classic cause of the muffled, buzzy sound of statistical parametric synthesis through
+  WORLD; more data moved WER much more than the MOS predictors. A post-filter (global variance or
   a small learned one) and, for the step up to piper (an end-to-end VITS voice, a 63 MB ONNX
   model), a neural vocoder in place of WORLD.
 - The front end shares the blame on the fixed sentences: `onnx_models/frontend.py` reads "€2.3
@@ -723,10 +723,9 @@ ANALYSIS = """
   every voice, are the measure to go by; a text-disjoint split in `train/synth/prepare.py` would
   make the held-out set a second one.
 - Identity: where a voice sits closer to another speaker's recordings than to its own, its
-  embedding row learned little that is speaker-specific from 8-14 minutes of short prompts;
-  more audio per real speaker is the direct fix: the corpus holds 510-1023 transcribed prompts per
-  Asterisk voice and 620 festvox-ru utterances, of which training used at most 500 (up to 6 s each;
-  festvox-ru: 102).
+  embedding row learned little that is speaker-specific from 8-28 minutes of short prompts; every
+  transcribed prompt of up to 6 s is used now, so more audio per real speaker means longer
+  utterances (festvox-ru has 620, of which 102 are short enough) or new recordings.
 - Run to run: msar, flite, festival and espeak-ng give the same audio every run; piper's VITS
   samples noise inside its graph, so its scores move a little between runs. The recognizer's
   temperature fallback (taken on the garbled msar utterances) is seeded per utterance, with the
