@@ -2,6 +2,7 @@
 and p226, made with espeak-ng voices): prepare -> train a tiny model a few steps -> export (with
 its ONNX == PyTorch checks) -> ``msar synth --speaker p225`` and ``msar speakers``."""
 
+import json
 import shutil
 import subprocess
 
@@ -173,3 +174,21 @@ def test_a_bilingual_speaker_speaks_its_first_language_unless_told():
     assert S.Voice.language(spk, "es") == "es"
     with pytest.raises(MsarError, match="speaks en, es, not 'ru'"):
         S.Voice.language(spk, "ru")
+
+
+def test_hmm_realignment_writes_its_index_last_and_keeps_every_example(model, vctk):
+    # `make train-synth` skips the alignment when its index.json exists, so the index must come
+    # after every example (an interrupted run then realigns instead of training on half the data).
+    from train.synth import hmm_align
+
+    prep = model.parent.parent / "prep"
+    out = model.parent.parent / "hmm"
+    assert hmm_align.main(["--data", str(prep), "--corpus", str(vctk), "--out", str(out), "--iterations", "1"]) == 0
+    ids = [r["id"] for r in json.loads((out / "index.json").read_text())]
+    assert ids == [r["id"] for r in json.loads((prep / "index.json").read_text())]
+    for i in ids:
+        d = np.load(out / "utts" / f"{i}.npz")
+        assert str(d["aligned"]) == "hmm" and d["durations"].sum() > 0
+    assert not list(out.rglob("*.tmp*"))
+    order = sorted(out.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
+    assert order[-1].name == "index.json"

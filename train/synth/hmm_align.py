@@ -209,7 +209,6 @@ def main(argv=None) -> int:
         utts = load(args.data)
         model = train(utts, args.iterations)
         (args.out / "utts").mkdir(parents=True, exist_ok=True)
-        shutil.copy(args.data / "index.json", args.out / "index.json")
         from .align import flite_phone_ends, snap_durations
         from .prepare import corpus_items
 
@@ -225,7 +224,12 @@ def main(argv=None) -> int:
                     true = [t for _, t in flite_phone_ends(texts[u["id"]], u["speaker"].split("-", 1)[1])[:-1]]
                     d["durations"] = snap_durations(d["durations"], np.array(true))
             d["aligned"] = np.array("hmm")
-            np.savez(args.out / "utts" / f"{u['id']}.npz", **d)
+            tmp = args.out / "utts" / f"{u['id']}.tmp.npz"
+            np.savez(tmp, **d)
+            tmp.replace(args.out / "utts" / f"{u['id']}.npz")
+        # last: `make train-synth` takes an index.json here as a finished alignment
+        shutil.copy(args.data / "index.json", args.out / "index.json.tmp")
+        (args.out / "index.json.tmp").replace(args.out / "index.json")
         print(f"{kept} of {len(utts)} utterances realigned into {args.out}", file=sys.stderr)
     return 0
 
