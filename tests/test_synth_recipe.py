@@ -157,6 +157,11 @@ def test_diagnose_reads_an_utterance_five_ways(model, vctk):
     assert abs(len(stages["copy-synthesis"]) / 16000 - frames_s) < 0.02
     assert abs(len(stages["true durations"]) / 16000 - d["durations"].sum() * voice.card.frame_period_ms / 1000) < 0.02
     assert all(np.abs(v).max() > 0 for k, v in stages.items() if k != "original")
+    # --mos adds the post-filtered copy: the same length, a different (sharpened) signal
+    six = diagnose.read_stages(voice, "p225", SENTENCES[int(utt[-3:]) - 1], wav, d, postfiltered_copy=True)
+    assert list(six) == list(diagnose.STAGES) + [diagnose.POSTFILTERED_COPY]
+    pf, copy = six[diagnose.POSTFILTERED_COPY], six["copy-synthesis"]
+    assert len(pf) == len(copy) and not np.allclose(pf, copy)
 
 
 def test_language_must_be_one_the_speaker_was_trained_on(model, tmp_path):
