@@ -69,6 +69,10 @@ class VoiceCard:
     std: np.ndarray = field(repr=False)
     duration_model: str
     raw: dict = field(repr=False, compare=False)
+    #: Per speaker, the variance over an utterance of each coded-envelope dimension, averaged over
+    #: the speaker's training utterances (``global_variance`` in the sidecar; empty for models
+    #: exported without it): the target of :func:`msar.dsp.world.restore_variance`.
+    sp_variance: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, task: str) -> "VoiceCard":
@@ -84,7 +88,8 @@ class VoiceCard:
         return cls(str(d["name"]), task, str(d["sha256"]), int(d["sample_rate"]), float(d["frame_period_ms"]),
                    int(d["n_sp"]), runtime.tensor_specs(d, "inputs", where), runtime.tensor_specs(d, "outputs", where),
                    speakers, tuple(d["phones"]), np.asarray(d["feature_mean"], np.float32),
-                   np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d)
+                   np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d,
+                   {k: np.asarray(v, np.float64) for k, v in d.get("global_variance", {}).get("sp", {}).items()})
 
 
 #: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
@@ -92,6 +97,10 @@ class VoiceCard:
 #: DistillMOS 1.88 -> 2.18 / 2.40, DNSMOS P.808 2.81 -> 2.91 / 3.02, but tiny.en WER 0.412 -> 0.430 /
 #: 0.447 (consistently worse per voice at 0.4, mixed at 0.2): intelligibility is the first target.
 POSTFILTER_BETA = 0.2
+
+#: Default global-variance compensation (``SynthOptions.gv``; :func:`msar.dsp.world.restore_variance`'s
+#: weight), chosen with the post-filter on sentences of its own (reports/synth-postfilter.md).
+GV_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,10 @@ class SynthOptions:
     #: Language of the text, one of the speaker's (``Speaker.language``, comma-separated); None:
     #: the first of them.
     language: str | None = None
+    #: Global-variance compensation of the envelope's movement over the utterance, 0 (off) to 1
+    #: (the speaker's training variance); None: :data:`GV_WEIGHT` where the model has the
+    #: statistics, off where it has not.
+    gv: float | None = None
 
 
 class Voice:
@@ -163,13 +176,25 @@ class Voice:
         f[:, self.layout["lf0"][0]] += np.log(pitch)
         return f
 
-    def synthesize(self, text: str, speaker: str, options: SynthOptions = SynthOptions(), line: int | None = None) -> tuple[np.ndarray, int]:
-        """Audio (float32 1-D) and its rate for one utterance of raw text spoken by ``speaker``."""
+    def check(self, speaker: str, options: SynthOptions = SynthOptions()) -> Speaker:
+        """The speaker, after checking ``options`` against it and this model: a clear
+        :class:`MsarError` for any that cannot be honoured (a batch calls this before any work)."""
         spk = self.speaker(speaker)
         if not (0.25 <= options.rate <= 4.0) or not (0.25 <= options.pitch <= 4.0):
             raise MsarError("rate and pitch must be between 0.25 and 4")
         if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
             raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
+        if options.gv is not None and not 0.0 <= options.gv <= 1.0:
+            raise MsarError(f"gv must be between 0 and 1 (got {options.gv})")
+        if options.gv and spk.name not in self.card.sp_variance:
+            raise MsarError(f"{self.card.name} has no global-variance statistics for {spk.name} "
+                            "(exported without them: python -m train.synth.export --data)")
+        self.language(spk, options.language)
+        return spk
+
+    def synthesize(self, text: str, speaker: str, options: SynthOptions = SynthOptions(), line: int | None = None) -> tuple[np.ndarray, int]:
+        """Audio (float32 1-D) and its rate for one utterance of raw text spoken by ``speaker``."""
+        spk = self.check(speaker, options)
         lang = self.language(spk, options.language)
         phones = frontend.fit_phones(frontend.phonemize(text, lang, line), self.phone_table)
         ids = frontend.phone_ids(phones, self.phone_table, line)
@@ -178,6 +203,10 @@ class Voice:
         if dur.sum() < 2:
             raise MsarError(f"{'line %d: ' % line if line else ''}predicted an empty utterance")
         feats = self.features(ids, stress, spk.id, dur, options.pitch)
+        gv = GV_WEIGHT if options.gv is None else options.gv
+        if gv > 0.0 and spk.name in self.card.sp_variance:
+            sp = slice(*self.layout["sp"])
+            feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[spk.name], gv)
         sr = self.card.sample_rate
         beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
         y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms, postfilter_beta=beta)

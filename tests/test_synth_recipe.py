@@ -49,7 +49,7 @@ def model(vctk, tmp_path_factory):
                        # the size and schedule options too: dropout must be off in the exported graph
                        "--size", "dropout=0.2,dec_layers=2", "--cosine-steps", "2"]) == 0
     assert export.main(["--checkpoint", str(work / "ck" / "vctk" / "last.pt"), "--name", "vctk",
-                        "--out", str(work / "models")]) == 0
+                        "--out", str(work / "models"), "--data", str(work / "prep")]) == 0
     return work / "models" / "vctk.onnx"
 
 
@@ -137,6 +137,35 @@ def test_postfilter_option_changes_the_audio_and_is_range_checked(model, tmp_pat
     r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model),
                                  "--postfilter", "1.5", "-o", str(tmp_path / "x.wav")])
     assert r.exit_code == 2 and "--postfilter" in r.output
+
+
+def test_export_data_gives_each_speaker_its_global_variance_and_gv_uses_it(model, tmp_path):
+    """``export --data``: each speaker's per-dimension envelope variance over its training
+    utterances in the sidecar; ``--gv`` restores towards it (a different signal, same length);
+    without the statistics an explicit ``--gv`` is a clear error before any work, and the default
+    quietly does without."""
+    side = json.loads(model.with_name("vctk.onnx.json").read_text())
+    gv = side["global_variance"]
+    assert sorted(gv["sp"]) == ["p225", "p226"] and all(n > 0 for n in gv["utterances"].values())
+    assert all(len(v) == side["n_sp"] and min(v) > 0 for v in gv["sp"].values())
+    text = tmp_path / "t.txt"
+    text.write_text("hello there\n")
+    outs = {}
+    for w in ("0", "1"):
+        r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(model),
+                                     "--gv", w, "-o", str(tmp_path / f"gv{w}.wav"), "-q"])
+        assert r.exit_code == 0, r.output
+        outs[w] = sf.read(tmp_path / f"gv{w}.wav")[0]
+    assert len(outs["0"]) == len(outs["1"]) and not np.allclose(outs["0"], outs["1"])
+    bare = tmp_path / "bare"
+    shutil.copytree(model.parent, bare)
+    del side["global_variance"]
+    (bare / "vctk.onnx.json").write_text(json.dumps(side))
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(bare / "vctk.onnx"),
+                                 "--gv", "0.5", "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "no global-variance statistics for p225" in r.output
+    assert not (tmp_path / "x.wav").exists()
+    assert S.load_voice(bare / "vctk.onnx").synthesize("hello there", "p225")[0].size > 0
 
 
 def test_diagnose_reads_an_utterance_five_ways(model, vctk):

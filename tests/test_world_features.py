@@ -95,3 +95,22 @@ def test_sharpen_envelope_keeps_power_and_deepens_valleys():
     y0 = world.world_synthesize(f, SR)
     y1 = world.world_synthesize(f, SR, postfilter_beta=0.4)
     assert len(y0) == len(y1) and np.all(np.isfinite(y1))
+
+
+def test_restore_variance_moves_each_dimension_towards_its_target():
+    """Global-variance compensation: weight 1 reaches the target variance, 0 changes nothing,
+    the utterance mean and the first (level) dimension are kept, no dimension is smoothed further
+    and the gain is bounded."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4)) * np.array([1.0, 0.5, 2.0, 0.01]) + np.array([3.0, -1.0, 0.5, 0.0])
+    target = np.array([4.0, 1.0, 1.0, 1.0])  # dim 0 skipped; dim 1 x4 var; dim 2 already above; dim 3 x10^4
+    y = world.restore_variance(x, target, 1.0)
+    np.testing.assert_allclose(y.mean(0), x.mean(0), atol=1e-9)
+    np.testing.assert_allclose(y[:, 0], x[:, 0])
+    np.testing.assert_allclose(y[:, 1].var(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(y[:, 2], x[:, 2])  # never scaled down
+    np.testing.assert_allclose(y[:, 3].std() / x[:, 3].std(), world.GV_MAX_GAIN, rtol=1e-6)
+    half = world.restore_variance(x, target, 0.5)
+    np.testing.assert_allclose(half[:, 1].std() / x[:, 1].std(), (1.0 / x[:, 1].var()) ** 0.25, rtol=1e-6)  # ~sqrt(2)
+    np.testing.assert_array_equal(world.restore_variance(x, target, 0.0), x)
+    np.testing.assert_array_equal(world.restore_variance(x[:1], target, 1.0), x[:1])

@@ -3,7 +3,12 @@ with sidecars and golden tensors, checking itself as ``train/export.py`` does fo
 ``onnx.checker`` (full), then onnxruntime against PyTorch on every output (max abs difference
 <= ``TOLERANCE``); any failure writes nothing.
 
-    python -m train.synth.export --checkpoint cache/checkpoints/multispeaker-synth/best.pt [--out onnx_models]
+    python -m train.synth.export --checkpoint cache/checkpoints/multispeaker-synth/best.pt [--out onnx_models] \\
+        [--data cache/synth-prep/multispeaker-synth-hmm]
+
+``--data`` (the prepared folder it was trained on) adds each speaker's global variance of the coded
+envelope to the sidecar (:func:`speaker_sp_variance`), which the runtime's variance compensation
+(``msar synth --gv``) needs.
 """
 
 from __future__ import annotations
@@ -76,8 +81,30 @@ def _specs(d: dict) -> dict:
     return {k: {"shape": s, "dtype": t} for k, (s, t) in d.items()}
 
 
-def export(ck: dict, name: str, out_dir: Path, training: dict | None = None) -> dict:
-    """Write both models, sidecars and ``<name>.golden.npz``; returns the acoustic sidecar."""
+def speaker_sp_variance(data: Path, speakers: list[str], sr: int) -> dict:
+    """The sidecar's ``global_variance``: per speaker, each coded-envelope dimension's variance over
+    an utterance, averaged over the speaker's ``train`` rows of ``data``'s index (what the model
+    learnt from; the held-out rows stay unseen)."""
+    sp = slice(*world.feature_layout(sr)["sp"])
+    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for r in index:
+        if r["split"] != "train" or r["speaker"] not in speakers:
+            continue
+        with np.load(data / "utts" / f"{r['id']}.npz") as z:
+            v = np.var(z["feats"][:, sp].astype(np.float64), axis=0)
+        sums[r["speaker"]] = sums.get(r["speaker"], 0.0) + v
+        counts[r["speaker"]] = counts.get(r["speaker"], 0) + 1
+    if not sums:
+        raise ExportError(f"{data}: no training utterances of the checkpoint's speakers")
+    return {"sp": {k: [round(float(x), 6) for x in sums[k] / counts[k]] for k in sums},
+            "utterances": counts, "data": str(data)}
+
+
+def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, data: Path | None = None) -> dict:
+    """Write both models, sidecars and ``<name>.golden.npz``; returns the acoustic sidecar. With
+    ``data``, the acoustic sidecar carries :func:`speaker_sp_variance`."""
     torch.manual_seed(0)
     cfg = SynthConfig(**ck["config"])
     dur_net, ac_net = DurationNet(cfg), AcousticNet(cfg)
@@ -87,6 +114,8 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None) -> 
     sr = int(ck["sample_rate"])
     n_sp = world.feature_layout(sr)["sp"][1] - world.feature_layout(sr)["sp"][0]
     feeds = [example_inputs(cfg, n, seed) for n, seed in ((12, 0), (3, 1), (40, 2))]
+    names = [s["name"] for s in ck["speakers"]]
+    gv = {"global_variance": speaker_sp_variance(data, names, sr)} if data is not None else {}
     out_dir.mkdir(parents=True, exist_ok=True)
     dname = f"{name}-duration"
     common = {"format_version": FORMAT_VERSION, "model_version": "0.1.0", "opset": OPSET, "sample_rate": sr,
@@ -110,7 +139,7 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None) -> 
                  "metrics": {"onnx_vs_torch_max_abs": d_err}}
         aside = {"name": name, "task": "acoustic", "sha256": sha256_of(apath), **common,
                  "inputs": _specs(AC_IN), "outputs": _specs({"feats": ([1, "T", cfg.n_feats], "float32")}),
-                 "parameters": n_parameters(ac_net), "metrics": {"onnx_vs_torch_max_abs": a_err}}
+                 "parameters": n_parameters(ac_net), "metrics": {"onnx_vs_torch_max_abs": a_err}, **gv}
         np.savez_compressed(Path(tmp) / f"{name}.golden.npz", **gold)
         for f in (dpath, apath, Path(tmp) / f"{name}.golden.npz"):
             os.replace(f, out_dir / f.name)
@@ -125,10 +154,13 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default="multispeaker-synth")
     ap.add_argument("--out", type=Path, default=Path("onnx_models"))
     ap.add_argument("--note", default="")
+    ap.add_argument("--data", type=Path, help="the prepared folder it was trained on: adds the speakers' "
+                    "global variance (see above)")
     args = ap.parse_args(argv)
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     try:
-        side = export(ck, args.name, args.out, {"checkpoint": str(args.checkpoint), **({"note": args.note} if args.note else {})})
+        side = export(ck, args.name, args.out, {"checkpoint": str(args.checkpoint), **({"note": args.note} if args.note else {})},
+                      data=args.data)
     except ExportError as exc:
         print(f"error: export check failed: {exc}", file=sys.stderr)
         return 1
