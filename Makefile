@@ -206,8 +206,10 @@ train-synth: $(VENV)/.torch
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
 
 # The last checkpoint: held out, it measured better than the best-validation one (reports/synth.md).
+# --data: each speaker's envelope variance for `msar synth --gv`, from the data it was trained on.
 export-synth: $(VENV)/.torch
-	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt --name $(SYNTH_NAME)
+	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt --name $(SYNTH_NAME) \
+	  --data $(SYNTH_PREP)-hmm
 
 # Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
 # utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
