@@ -696,21 +696,24 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility is the model's largest gap. The shipped model trains on 3.5 h in 9 voices (every
-  corpus utterance of up to 6 s: 7729, mostly short telephony prompts and Tux Paint captions, the four
-  flite voices reading the same ~1300 texts). Each doubling of the data has paid: 0.85 h -> 1.93 h
-  took `train.synth.wer`'s mean WER 0.594 -> 0.366, and 1.93 h -> 3.5 h took it 0.222 -> 0.169 (HMM
-  durations in both models; same-run comparisons). `python -m train.synth.diagnose` puts the rest
-  of the loss in the acoustic model: copy-synthesis through WORLD reads as well as the recording.
-  Next: new text. The flite voices render any text with exact phone timings (`flite -psdur`), and
-  `train/synth/flite_texts.py` gives each of them 1500 new sentences from the fortunes package
-  (`make train-synth SYNTH_FLITE_TEXTS=1500`, not yet trained), so the model meets words and
-  phone contexts that the prompts lack; every real voice gains from the shared phone model.
-- Naturalness: the acoustic model (1.3 M parameters, L2 loss) predicts over-smoothed envelopes
-  and F0, the classic cause of the muffled, buzzy sound of statistical parametric synthesis through
-  WORLD; more data moved WER much more than the MOS predictors. A post-filter (global variance or
-  a small learned one) and, for the step up to piper (an end-to-end VITS voice, a 63 MB ONNX
-  model), a neural vocoder in place of WORLD.
+- Intelligibility: the English voices now read the fixed sentences as well as flite does (0.094
+  pooled over 1260 words against flite's 0.094 over 1008; 20 sentences, so one voice's figure moves
+  0.004 a word). The four flite-trained voices (0.084 pooled) beat the flite voices they learned
+  from, three of four; asterisk-allison, the one real English voice (0.46 h of prompts), reads
+  0.135, behind piper (0.111). The data paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took
+  `train.synth.wer`'s mean WER 0.594 -> 0.366, 0.222 -> 0.169 and 0.160 -> 0.105 (same-run
+  comparisons); the last step is 1500 sentences per flite voice from the fortunes package
+  (`train/synth/flite_texts.py`, read by flite with exact phone timings). More real English speech
+  would help allison most; no package here has more of her.
+- Naturalness: the acoustic model (1.3 M parameters, L2 loss) predicts over-smoothed envelopes,
+  the classic cause of the muffled, buzzy sound of statistical parametric synthesis through WORLD
+  (`train.synth.diagnose --mos`: DistillMOS of the recordings 3.13, their copy-synthesis with the
+  post-filter 3.08, the model from text 3.01). The global-variance compensation (`--gv`, 1 by
+  default) and the cepstral post-filter (0.2) recover part of it: the
+  msar voices average 3.02 (best 3.30, flite-rms, above every flite voice), above festival (2.78)
+  but below flite rms (3.23). The flite-trained voices can hardly score above the flite voices
+  they imitate; the step up to piper (an end-to-end VITS voice, a 63 MB ONNX model) needs a neural
+  vocoder in place of WORLD and a non-L2 acoustic loss.
 - The front end shares the blame on the fixed sentences: `onnx_models/frontend.py` reads "€2.3
   million" as "two euros.three million" and a bare year ("since 1991") as a cardinal number; the
   scoring normalizes reference and recognizer output with the same front end, so this costs the
