@@ -1,7 +1,7 @@
 """Choose the synthesis post-filter strength (``msar synth``'s formant emphasis, ``beta`` of
 ``msar.dsp.world.sharpen_envelope``) by measurement, on sentences of its own.
 
-    python bench/synth_postfilter_tune.py [--betas 0,0.1,...] [--settings BETA:GV,...] [--out reports/synth-postfilter.md]
+    python bench/synth_postfilter_tune.py [--betas 0,0.1,...] [--settings BETA:GV[:GV_F0],...] [--out reports/synth-postfilter.md]
 
 ``--settings`` tunes the post-filter together with the global-variance compensation
 (``msar synth --gv``, :func:`msar.dsp.world.restore_variance`): each ``BETA:GV`` pair is one row.
@@ -46,16 +46,21 @@ SENTENCES = [
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--betas", default="0,0.1,0.2,0.3,0.4,0.5")
-    ap.add_argument("--settings", help="BETA:GV pairs, comma-separated (instead of --betas)")
+    ap.add_argument("--settings", help="BETA:GV[:GV_F0] settings, comma-separated (instead of --betas)")
     ap.add_argument("--model", default="multispeaker-synth")
     ap.add_argument("--out", type=Path, default=ROOT / "reports/synth-postfilter.md")
     args = ap.parse_args(argv)
     if args.settings:
         settings = [tuple(float(v) for v in pair.split(":")) for pair in args.settings.split(",")]
+        settings = [(s + (0.0,))[:3] for s in settings]  # BETA:GV[:GV_F0]
     else:
-        settings = [(float(b), 0.0) for b in args.betas.split(",")]
-    with_gv = any(g for _, g in settings)
-    label = (lambda b, g: f"{b:g} / {g:g}") if with_gv else (lambda b, g: f"{b:g}")  # noqa: E731
+        settings = [(float(b), 0.0, 0.0) for b in args.betas.split(",")]
+    with_gv = any(g for _, g, _ in settings)
+    with_f0 = any(f for _, _, f in settings)
+    head = "beta / gv / gv_f0" if with_f0 else "beta / gv" if with_gv else "beta"
+
+    def label(b, g, f):
+        return f"{b:g} / {g:g} / {f:g}" if with_f0 else f"{b:g} / {g:g}" if with_gv else f"{b:g}"
 
     import dnsmos_one_thread
     import distillmos_one_thread
@@ -71,13 +76,13 @@ def main(argv=None) -> int:
     rows = []
     start = time.perf_counter()
     for name in names:
-        for beta, gv in settings:
+        for beta, gv, gv_f0 in settings:
             for i, text in enumerate(SENTENCES):
-                y, sr = voice.synthesize(text, name, S.SynthOptions(postfilter=beta, gv=gv))
+                y, sr = voice.synthesize(text, name, S.SynthOptions(postfilter=beta, gv=gv, gv_f0=gv_f0))
                 y16 = audio.resample(y, sr, 16000) if sr != 16000 else y
                 d = dnsmos(y16, 16000, False)
                 e, n = W.wer(text, W.transcribe(asr, np.asarray(y16, np.float32)))
-                rows.append({"voice": name, "beta": beta, "gv": gv, "sentence": i, "dnsmos_ovrl": float(d["ovrl_mos"]),
+                rows.append({"voice": name, "beta": beta, "gv": gv, "gv_f0": gv_f0, "sentence": i, "dnsmos_ovrl": float(d["ovrl_mos"]),
                              "dnsmos_p808": float(d["p808_mos"]), "distillmos": distill(y16), "edits": e, "words": n})
         print(f"{name} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
@@ -95,18 +100,19 @@ def main(argv=None) -> int:
          + (" `gv` restores the envelope's variance over the utterance towards the speaker's training variance "
             "(0: off, 1: all of it; `msar.dsp.world.restore_variance`)." if with_gv else "")
          + " DNSMOS P.835 OVRL and P.808 (speechmos), DistillMOS, and WER of "
-         "faster-whisper tiny.en (seeded), each a mean over every utterance.", "",
-         f"| {'beta / gv' if with_gv else 'beta'} | DNSMOS OVRL | DNSMOS P.808 | DistillMOS | WER |", "|---:|---:|---:|---:|---:|"]
-    for beta, gv in settings:
-        a = agg([r for r in rows if (r["beta"], r["gv"]) == (beta, gv)])
-        L.append(f"| {label(beta, gv)} | {a['dnsmos_ovrl']:.3f} | {a['dnsmos_p808']:.3f} | {a['distillmos']:.3f} | {a['wer']:.3f} |")
+         "faster-whisper tiny.en (seeded), each a mean over every utterance."
+         + (" `gv_f0` does the same for log F0 over the voiced frames." if with_f0 else ""),
+         "", f"| {head} | DNSMOS OVRL | DNSMOS P.808 | DistillMOS | WER |", "|---:|---:|---:|---:|---:|"]
+    for st in settings:
+        a = agg([r for r in rows if (r["beta"], r["gv"], r["gv_f0"]) == st])
+        L.append(f"| {label(*st)} | {a['dnsmos_ovrl']:.3f} | {a['dnsmos_p808']:.3f} | {a['distillmos']:.3f} | {a['wer']:.3f} |")
     L += ["", "Per voice (DistillMOS / WER):", "",
-          "| voice | " + " | ".join(f"{'beta / gv' if with_gv else 'beta'} {label(b, g)}" for b, g in settings) + " |",
+          "| voice | " + " | ".join(f"{head} {label(*st)}" for st in settings) + " |",
           "|---|" + "---:|" * len(settings)]
     for name in names:
         cells = []
-        for beta, gv in settings:
-            a = agg([r for r in rows if (r["beta"], r["gv"]) == (beta, gv) and r["voice"] == name])
+        for st in settings:
+            a = agg([r for r in rows if (r["beta"], r["gv"], r["gv_f0"]) == st and r["voice"] == name])
             cells.append(f"{a['distillmos']:.2f} / {a['wer']:.2f}")
         L.append(f"| {name} | " + " | ".join(cells) + " |")
     L += ["", f"{len(rows)} utterances in {time.perf_counter() - start:.0f} s wall on the shared machine.", ""]

@@ -73,6 +73,8 @@ class VoiceCard:
     #: the speaker's training utterances (``global_variance`` in the sidecar; empty for models
     #: exported without it): the target of :func:`msar.dsp.world.restore_variance`.
     sp_variance: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Per speaker, the variance of log F0 over an utterance's voiced frames, averaged likewise.
+    lf0_variance: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, task: str) -> "VoiceCard":
@@ -89,7 +91,8 @@ class VoiceCard:
                    int(d["n_sp"]), runtime.tensor_specs(d, "inputs", where), runtime.tensor_specs(d, "outputs", where),
                    speakers, tuple(d["phones"]), np.asarray(d["feature_mean"], np.float32),
                    np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d,
-                   {k: np.asarray(v, np.float64) for k, v in d.get("global_variance", {}).get("sp", {}).items()})
+                   {k: np.asarray(v, np.float64) for k, v in d.get("global_variance", {}).get("sp", {}).items()},
+                   {k: float(v) for k, v in d.get("global_variance", {}).get("lf0", {}).items()})
 
 
 #: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
@@ -103,6 +106,9 @@ POSTFILTER_BETA = 0.2
 #: beta 0.2, from 0 to 0.5 / 1 DistillMOS 2.70 -> 2.84 / 2.90 and DNSMOS P.808 3.21 -> 3.34 / 3.43,
 #: WER 0.130 -> 0.130 / 0.133 (600 words a setting; allison worse, the flite voices better).
 GV_WEIGHT = 1.0
+
+#: Default global-variance compensation of log F0 over the voiced frames (``SynthOptions.gv_f0``).
+GV_F0_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,9 @@ class SynthOptions:
     #: (the speaker's training variance); None: :data:`GV_WEIGHT` where the model has the
     #: statistics, off where it has not.
     gv: float | None = None
+    #: The same for the pitch contour (log F0 over the voiced frames): livelier intonation; None:
+    #: :data:`GV_F0_WEIGHT` where the model has the statistics.
+    gv_f0: float | None = None
 
 
 class Voice:
@@ -186,11 +195,13 @@ class Voice:
             raise MsarError("rate and pitch must be between 0.25 and 4")
         if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
             raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
-        if options.gv is not None and not 0.0 <= options.gv <= 1.0:
-            raise MsarError(f"gv must be between 0 and 1 (got {options.gv})")
-        if options.gv and spk.name not in self.card.sp_variance:
-            raise MsarError(f"{self.card.name} has no global-variance statistics for {spk.name} "
-                            "(exported without them: python -m train.synth.export --data)")
+        for name, weight, stats in (("gv", options.gv, self.card.sp_variance),
+                                    ("gv_f0", options.gv_f0, self.card.lf0_variance)):
+            if weight is not None and not 0.0 <= weight <= 1.0:
+                raise MsarError(f"{name} must be between 0 and 1 (got {weight})")
+            if weight and spk.name not in stats:
+                raise MsarError(f"{self.card.name} has no global-variance statistics for {spk.name} "
+                                "(exported without them: python -m train.synth.export --data)")
         self.language(spk, options.language)
         return spk
 
@@ -209,6 +220,12 @@ class Voice:
         if gv > 0.0 and spk.name in self.card.sp_variance:
             sp = slice(*self.layout["sp"])
             feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[spk.name], gv)
+        gv_f0 = GV_F0_WEIGHT if options.gv_f0 is None else options.gv_f0
+        voiced = feats[:, self.layout["vuv"][0]] > 0.5
+        if gv_f0 > 0.0 and spk.name in self.card.lf0_variance and voiced.sum() >= 2:
+            lf0 = self.layout["lf0"][0]
+            feats[voiced, lf0] = world.restore_variance(feats[voiced, lf0][:, None],
+                                                        np.array([self.card.lf0_variance[spk.name]]), gv_f0, skip=0)[:, 0]
         sr = self.card.sample_rate
         beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
         y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms, postfilter_beta=beta)

@@ -148,6 +148,7 @@ def test_export_data_gives_each_speaker_its_global_variance_and_gv_uses_it(model
     gv = side["global_variance"]
     assert sorted(gv["sp"]) == ["p225", "p226"] and all(n > 0 for n in gv["utterances"].values())
     assert all(len(v) == side["n_sp"] and min(v) > 0 for v in gv["sp"].values())
+    assert sorted(gv["lf0"]) == ["p225", "p226"] and min(gv["lf0"].values()) > 0
     text = tmp_path / "t.txt"
     text.write_text("hello there\n")
     outs = {}
@@ -157,12 +158,18 @@ def test_export_data_gives_each_speaker_its_global_variance_and_gv_uses_it(model
         assert r.exit_code == 0, r.output
         outs[w] = sf.read(tmp_path / f"gv{w}.wav")[0]
     assert len(outs["0"]) == len(outs["1"]) and not np.allclose(outs["0"], outs["1"])
+    voice = S.load_voice(model)
+    flat, lively = (voice.synthesize("hello there", "p225", S.SynthOptions(gv=0.0, gv_f0=w))[0] for w in (0.0, 1.0))
+    assert len(flat) == len(lively) and not np.allclose(flat, lively)
     bare = tmp_path / "bare"
     shutil.copytree(model.parent, bare)
     del side["global_variance"]
     (bare / "vctk.onnx.json").write_text(json.dumps(side))
     r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(bare / "vctk.onnx"),
                                  "--gv", "0.5", "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "no global-variance statistics for p225" in r.output
+    r = CliRunner().invoke(cli, ["synth", "--text", str(text), "--speaker", "p225", "--model", str(bare / "vctk.onnx"),
+                                 "--gv-f0", "1", "-o", str(tmp_path / "x.wav")])
     assert r.exit_code == 1 and "no global-variance statistics for p225" in r.output
     assert not (tmp_path / "x.wav").exists()
     assert S.load_voice(bare / "vctk.onnx").synthesize("hello there", "p225")[0].size > 0

@@ -7,8 +7,8 @@ with sidecars and golden tensors, checking itself as ``train/export.py`` does fo
         [--data cache/synth-prep/multispeaker-synth-hmm]
 
 ``--data`` (the prepared folder it was trained on) adds each speaker's global variance of the coded
-envelope to the sidecar (:func:`speaker_sp_variance`), which the runtime's variance compensation
-(``msar synth --gv``) needs.
+envelope and of log F0 to the sidecar (:func:`speaker_variances`), which the runtime's variance
+compensation (``msar synth --gv``, ``--gv-f0``) needs.
 """
 
 from __future__ import annotations
@@ -81,30 +81,37 @@ def _specs(d: dict) -> dict:
     return {k: {"shape": s, "dtype": t} for k, (s, t) in d.items()}
 
 
-def speaker_sp_variance(data: Path, speakers: list[str], sr: int) -> dict:
+def speaker_variances(data: Path, speakers: list[str], sr: int) -> dict:
     """The sidecar's ``global_variance``: per speaker, each coded-envelope dimension's variance over
-    an utterance, averaged over the speaker's ``train`` rows of ``data``'s index (what the model
-    learnt from; the held-out rows stay unseen)."""
-    sp = slice(*world.feature_layout(sr)["sp"])
+    an utterance (``sp``) and that of log F0 over its voiced frames (``lf0``), averaged over the
+    speaker's ``train`` rows of ``data``'s index (what the model learnt from; the held-out rows stay
+    unseen)."""
+    lay = world.feature_layout(sr)
+    sp, lf0, vuv = slice(*lay["sp"]), lay["lf0"][0], lay["vuv"][0]
     index = json.loads((data / "index.json").read_text(encoding="utf-8"))
     sums: dict[str, np.ndarray] = {}
+    f0_sums: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
     for r in index:
         if r["split"] != "train" or r["speaker"] not in speakers:
             continue
         with np.load(data / "utts" / f"{r['id']}.npz") as z:
-            v = np.var(z["feats"][:, sp].astype(np.float64), axis=0)
-        sums[r["speaker"]] = sums.get(r["speaker"], 0.0) + v
+            feats = z["feats"].astype(np.float64)
+        sums[r["speaker"]] = sums.get(r["speaker"], 0.0) + np.var(feats[:, sp], axis=0)
         counts[r["speaker"]] = counts.get(r["speaker"], 0) + 1
+        voiced = feats[:, vuv] > 0.5
+        if voiced.sum() >= 2:
+            f0_sums.setdefault(r["speaker"], []).append(float(np.var(feats[voiced, lf0])))
     if not sums:
         raise ExportError(f"{data}: no training utterances of the checkpoint's speakers")
     return {"sp": {k: [round(float(x), 6) for x in sums[k] / counts[k]] for k in sums},
+            "lf0": {k: round(float(np.mean(v)), 6) for k, v in f0_sums.items()},
             "utterances": counts, "data": str(data)}
 
 
 def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, data: Path | None = None) -> dict:
     """Write both models, sidecars and ``<name>.golden.npz``; returns the acoustic sidecar. With
-    ``data``, the acoustic sidecar carries :func:`speaker_sp_variance`."""
+    ``data``, the acoustic sidecar carries :func:`speaker_variances`."""
     torch.manual_seed(0)
     cfg = SynthConfig(**ck["config"])
     dur_net, ac_net = DurationNet(cfg), AcousticNet(cfg)
@@ -115,7 +122,7 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, dat
     n_sp = world.feature_layout(sr)["sp"][1] - world.feature_layout(sr)["sp"][0]
     feeds = [example_inputs(cfg, n, seed) for n, seed in ((12, 0), (3, 1), (40, 2))]
     names = [s["name"] for s in ck["speakers"]]
-    gv = {"global_variance": speaker_sp_variance(data, names, sr)} if data is not None else {}
+    gv = {"global_variance": speaker_variances(data, names, sr)} if data is not None else {}
     out_dir.mkdir(parents=True, exist_ok=True)
     dname = f"{name}-duration"
     common = {"format_version": FORMAT_VERSION, "model_version": "0.1.0", "opset": OPSET, "sample_rate": sr,
