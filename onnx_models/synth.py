@@ -107,7 +107,9 @@ POSTFILTER_BETA = 0.2
 #: WER 0.130 -> 0.130 / 0.133 (600 words a setting; allison worse, the flite voices better).
 GV_WEIGHT = 1.0
 
-#: Default global-variance compensation of log F0 over the voiced frames (``SynthOptions.gv_f0``).
+#: Default global-variance compensation of log F0 over the voiced frames (``SynthOptions.gv_f0``):
+#: off. At 1 it lifted DNSMOS OVRL 2.90 -> 2.97 but cost flite-kal16 9 words of 120 (pooled WER 0.038
+#: -> 0.043; reports/synth-postfilter.md).
 GV_F0_WEIGHT = 0.0
 
 
