@@ -207,6 +207,28 @@ class Voice:
         self.language(spk, options.language)
         return spk
 
+    def render(self, feats: np.ndarray, speaker: str, options: SynthOptions = SynthOptions()) -> np.ndarray:
+        """Audio (float32 1-D, the model's rate) of predicted features (:meth:`features`) as the
+        runtime shapes them for ``speaker``: variance compensation (``gv``, ``gv_f0``), the
+        post-filter, WORLD, and a peak limit. ``train.synth.diagnose`` renders through it too."""
+        feats = np.array(feats, dtype=np.float32)
+        gv = GV_WEIGHT if options.gv is None else options.gv
+        if gv > 0.0 and speaker in self.card.sp_variance:
+            sp = slice(*self.layout["sp"])
+            feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[speaker], gv)
+        gv_f0 = GV_F0_WEIGHT if options.gv_f0 is None else options.gv_f0
+        if gv_f0 > 0.0 and speaker in self.card.lf0_variance:
+            voiced, lf0 = feats[:, self.layout["vuv"][0]] > 0.5, self.layout["lf0"][0]
+            feats[voiced, lf0] = world.restore_variance(feats[voiced, lf0][:, None],
+                                                        np.array([self.card.lf0_variance[speaker]]), gv_f0, skip=0)[:, 0]
+        beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
+        y = world.world_synthesize(feats, self.card.sample_rate, self.card.n_sp, self.card.frame_period_ms,
+                                   postfilter_beta=beta)
+        peak = float(np.max(np.abs(y))) if len(y) else 0.0
+        if peak > 0.99:  # WORLD can overshoot on extreme predicted envelopes
+            y = y * (0.99 / peak)
+        return y
+
     def synthesize(self, text: str, speaker: str, options: SynthOptions = SynthOptions(), line: int | None = None) -> tuple[np.ndarray, int]:
         """Audio (float32 1-D) and its rate for one utterance of raw text spoken by ``speaker``."""
         spk = self.check(speaker, options)
@@ -218,22 +240,7 @@ class Voice:
         if dur.sum() < 2:
             raise MsarError(f"{'line %d: ' % line if line else ''}predicted an empty utterance")
         feats = self.features(ids, stress, spk.id, dur, options.pitch)
-        gv = GV_WEIGHT if options.gv is None else options.gv
-        if gv > 0.0 and spk.name in self.card.sp_variance:
-            sp = slice(*self.layout["sp"])
-            feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[spk.name], gv)
-        gv_f0 = GV_F0_WEIGHT if options.gv_f0 is None else options.gv_f0
-        voiced = feats[:, self.layout["vuv"][0]] > 0.5
-        if gv_f0 > 0.0 and spk.name in self.card.lf0_variance and voiced.sum() >= 2:
-            lf0 = self.layout["lf0"][0]
-            feats[voiced, lf0] = world.restore_variance(feats[voiced, lf0][:, None],
-                                                        np.array([self.card.lf0_variance[spk.name]]), gv_f0, skip=0)[:, 0]
-        sr = self.card.sample_rate
-        beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
-        y = world.world_synthesize(feats, sr, self.card.n_sp, self.card.frame_period_ms, postfilter_beta=beta)
-        peak = float(np.max(np.abs(y))) if len(y) else 0.0
-        if peak > 0.99:  # WORLD can overshoot on extreme predicted envelopes
-            y = y * (0.99 / peak)
+        y, sr = self.render(feats, spk.name, options), self.card.sample_rate
         if options.sample_rate and options.sample_rate != sr:
             y, sr = audio.resample(y, sr, options.sample_rate).astype(np.float32), options.sample_rate
         return y, sr
