@@ -1,10 +1,13 @@
 """Choose the synthesis post-filter strength (``msar synth``'s formant emphasis, ``beta`` of
 ``msar.dsp.world.sharpen_envelope``) by measurement, on sentences of its own.
 
-    python bench/synth_postfilter_tune.py [--betas 0,0.1,...] [--settings BETA:GV[:GV_F0],...] [--out reports/synth-postfilter.md]
+    python bench/synth_postfilter_tune.py [--betas 0,0.1,...] [--settings BETA:GV[:GV_F0[:GATE_DB[:FADE_MS]]],...]
+        [--out reports/synth-postfilter.md]
 
 ``--settings`` tunes the post-filter together with the global-variance compensation
-(``msar synth --gv``, :func:`msar.dsp.world.restore_variance`): each ``BETA:GV`` pair is one row.
+(``msar synth --gv``, :func:`msar.dsp.world.restore_variance`), the pitch's (``--gv-f0``) and the
+pause gate (``--pause-gate``, :mod:`msar.dsp.pause_gate`; its fade in ms): each is one row. Fields
+left out are off (gate 0), except the fade (the runtime's default).
 
 Every English voice of the shipped synthesis model speaks :data:`SENTENCES` (12 sentences written
 for this tuning: none is in ``bench/data/synth-sentences.txt``, ``train.synth.wer``'s set or the
@@ -46,26 +49,29 @@ SENTENCES = [
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--betas", default="0,0.1,0.2,0.3,0.4,0.5")
-    ap.add_argument("--settings", help="BETA:GV[:GV_F0] settings, comma-separated (instead of --betas)")
+    ap.add_argument("--settings", help="BETA:GV[:GV_F0[:GATE_DB[:FADE_MS]]] settings, comma-separated (instead of --betas)")
     ap.add_argument("--model", default="multispeaker-synth")
     ap.add_argument("--out", type=Path, default=ROOT / "reports/synth-postfilter.md")
     args = ap.parse_args(argv)
+    from msar.onnx_models import synth as S
+
+    fields = ("beta", "gv", "gv_f0", "gate", "fade_ms")
+    defaults = (0.0, 0.0, 0.0, 0.0, S.PAUSE_FADE_MS)
     if args.settings:
         settings = [tuple(float(v) for v in pair.split(":")) for pair in args.settings.split(",")]
-        settings = [(s + (0.0,))[:3] for s in settings]  # BETA:GV[:GV_F0]
+        settings = [s + defaults[len(s):] for s in settings]
     else:
-        settings = [(float(b), 0.0, 0.0) for b in args.betas.split(",")]
-    with_gv = any(g for _, g, _ in settings)
-    with_f0 = any(f for _, _, f in settings)
-    head = "beta / gv / gv_f0" if with_f0 else "beta / gv" if with_gv else "beta"
+        settings = [(float(b),) + defaults[1:] for b in args.betas.split(",")]
+    # the table names every field up to the last one any setting moves from its default
+    shown = 1 + max([i for i in range(len(fields)) for s in settings if s[i] != defaults[i]] + [0])
+    head = " / ".join(fields[:shown])
 
-    def label(b, g, f):
-        return f"{b:g} / {g:g} / {f:g}" if with_f0 else f"{b:g} / {g:g}" if with_gv else f"{b:g}"
+    def label(*st):
+        return " / ".join(f"{v:g}" for v in st[:shown])
 
     import dnsmos_one_thread
     import distillmos_one_thread
     from msar.dsp import audio
-    from msar.onnx_models import synth as S
     from train.synth import wer as W
 
     voice = S.load_voice(args.model)
@@ -76,13 +82,15 @@ def main(argv=None) -> int:
     rows = []
     start = time.perf_counter()
     for name in names:
-        for beta, gv, gv_f0 in settings:
+        for st in settings:
+            beta, gv, gv_f0, gate, fade_ms = st
             for i, text in enumerate(SENTENCES):
-                y, sr = voice.synthesize(text, name, S.SynthOptions(postfilter=beta, gv=gv, gv_f0=gv_f0))
+                y, sr = voice.synthesize(text, name, S.SynthOptions(postfilter=beta, gv=gv, gv_f0=gv_f0, pause_gate=gate,
+                                                                    pause_fade_ms=fade_ms))
                 y16 = audio.resample(y, sr, 16000) if sr != 16000 else y
                 d = dnsmos(y16, 16000, False)
                 e, n = W.wer(text, W.transcribe(asr, np.asarray(y16, np.float32)))
-                rows.append({"voice": name, "beta": beta, "gv": gv, "gv_f0": gv_f0, "sentence": i, "dnsmos_ovrl": float(d["ovrl_mos"]),
+                rows.append({"voice": name, **dict(zip(fields, st)), "sentence": i, "dnsmos_ovrl": float(d["ovrl_mos"]),
                              "dnsmos_p808": float(d["p808_mos"]), "distillmos": distill(y16), "edits": e, "words": n})
         print(f"{name} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
@@ -98,13 +106,15 @@ def main(argv=None) -> int:
          "envelope's cepstral coefficients from the second on by 1 + beta, frame power kept "
          "(`msar.dsp.world.sharpen_envelope`)."
          + (" `gv` restores the envelope's variance over the utterance towards the speaker's training variance "
-            "(0: off, 1: all of it; `msar.dsp.world.restore_variance`)." if with_gv else "")
+            "(0: off, 1: all of it; `msar.dsp.world.restore_variance`)." if shown > 1 else "")
          + " DNSMOS P.835 OVRL and P.808 (speechmos), DistillMOS, and WER of "
          "faster-whisper tiny.en (seeded), each a mean over every utterance."
-         + (" `gv_f0` does the same for log F0 over the voiced frames." if with_f0 else ""),
+         + (" `gv_f0` does the same for log F0 over the voiced frames." if shown > 2 else "")
+         + (" `gate` attenuates the predicted pauses by that many dB, faded in over `fade_ms` "
+            "(`msar.dsp.pause_gate`)." if shown > 3 else ""),
          "", f"| {head} | DNSMOS OVRL | DNSMOS P.808 | DistillMOS | WER |", "|---:|---:|---:|---:|---:|"]
     for st in settings:
-        a = agg([r for r in rows if (r["beta"], r["gv"], r["gv_f0"]) == st])
+        a = agg([r for r in rows if tuple(r[k] for k in fields) == st])
         L.append(f"| {label(*st)} | {a['dnsmos_ovrl']:.3f} | {a['dnsmos_p808']:.3f} | {a['distillmos']:.3f} | {a['wer']:.3f} |")
     L += ["", "Per voice (DistillMOS / WER):", "",
           "| voice | " + " | ".join(f"{head} {label(*st)}" for st in settings) + " |",
@@ -112,7 +122,7 @@ def main(argv=None) -> int:
     for name in names:
         cells = []
         for st in settings:
-            a = agg([r for r in rows if (r["beta"], r["gv"], r["gv_f0"]) == st and r["voice"] == name])
+            a = agg([r for r in rows if tuple(r[k] for k in fields) == st and r["voice"] == name])
             cells.append(f"{a['distillmos']:.2f} / {a['wer']:.2f}")
         L.append(f"| {name} | " + " | ".join(cells) + " |")
     L += ["", f"{len(rows)} utterances in {time.perf_counter() - start:.0f} s wall on the shared machine.", ""]

@@ -57,17 +57,20 @@ def _speak(model: str, speaker: str, text: str, line: int, out: str, opts: S.Syn
 @click.option("--gv-f0", type=click.FloatRange(0.0, 1.0), default=None,
               help="The same for the pitch contour: livelier intonation (default: the model's, "
                    f"{S.GV_F0_WEIGHT:g}).")
+@click.option("--pause-gate", type=click.FloatRange(0.0, 120.0), default=S.PAUSE_GATE_DB, show_default=True,
+              help="Attenuation in dB of the pauses the model placed (0: off): quiets the vocoder's hiss "
+                   "between words, faded in over a few frames (reports/synth-postfilter.md).")
 @click.option("--language", default=None, help="Language of the text, one of the speaker's "
               "(`msar speakers`; default: its first).")
 @click.option("--model", default=S.DEFAULT_MODEL, show_default=True, help="Acoustic model name or .onnx path.")
 @batch_options
-def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, postfilter, gv, gv_f0, language, model, batch):
+def synth(text_path, speaker, output, out_dir, rate, pitch, sample_rate, postfilter, gv, gv_f0, pause_gate, language, model, batch):
     """Synthesize TEXT with a speaker of a multi-speaker voice model."""
     if bool(output) == bool(out_dir):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
     voice = S.load_voice(model)
     opts = S.SynthOptions(rate=rate, pitch=pitch, sample_rate=sample_rate, postfilter=postfilter, language=language, gv=gv,
-                          gv_f0=gv_f0)
+                          gv_f0=gv_f0, pause_gate=pause_gate)
     # unknown speaker, a language it does not speak, --gv without statistics: one clear error before any work
     voice.check(speaker, opts)
     lines = read_lines(text_path)

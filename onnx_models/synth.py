@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from msar.dsp import audio, world
+from msar.dsp import audio, pause_gate, world
 from msar.dsp.errors import MsarError
 
 from . import frontend, registry, runtime
@@ -112,6 +112,12 @@ GV_WEIGHT = 1.0
 #: -> 0.043; reports/synth-postfilter.md).
 GV_F0_WEIGHT = 0.0
 
+#: Default attenuation of the predicted pauses (``SynthOptions.pause_gate``, dB; 0: off) and the
+#: length of its fade into each pause (:mod:`msar.dsp.pause_gate`), chosen on the post-filter
+#: tuning sentences (reports/synth-postfilter.md).
+PAUSE_GATE_DB = 30.0
+PAUSE_FADE_MS = 40.0
+
 
 @dataclass(frozen=True)
 class SynthOptions:
@@ -133,6 +139,11 @@ class SynthOptions:
     #: The same for the pitch contour (log F0 over the voiced frames): livelier intonation; None:
     #: :data:`GV_F0_WEIGHT` where the model has the statistics.
     gv_f0: float | None = None
+    #: Attenuation in dB of the frames the model placed in a pause (``sil``/``pau`` phones),
+    #: faded in over ``pause_fade_ms``: the vocoder's hiss there reads as noise. 0: off; None:
+    #: :data:`PAUSE_GATE_DB`.
+    pause_gate: float | None = None
+    pause_fade_ms: float = PAUSE_FADE_MS
 
 
 class Voice:
@@ -197,6 +208,10 @@ class Voice:
             raise MsarError("rate and pitch must be between 0.25 and 4")
         if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
             raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
+        if options.pause_gate is not None and not 0.0 <= options.pause_gate <= 120.0:
+            raise MsarError(f"pause gate must be between 0 and 120 dB (got {options.pause_gate})")
+        if not options.pause_fade_ms > 0.0:
+            raise MsarError(f"pause fade must be positive (got {options.pause_fade_ms} ms)")
         for name, weight, stats in (("gv", options.gv, self.card.sp_variance),
                                     ("gv_f0", options.gv_f0, self.card.lf0_variance)):
             if weight is not None and not 0.0 <= weight <= 1.0:
@@ -207,10 +222,19 @@ class Voice:
         self.language(spk, options.language)
         return spk
 
-    def render(self, feats: np.ndarray, speaker: str, options: SynthOptions = SynthOptions()) -> np.ndarray:
+    def silent_frames(self, phones, durations: np.ndarray) -> np.ndarray:
+        """Per frame, whether its phone is a pause (``sil``/``pau``), for phone symbols (or
+        :class:`frontend.Phone`) and their frame counts."""
+        names = [getattr(p, "symbol", p) for p in phones]
+        return np.repeat(np.array([str(n) in (frontend.SIL, frontend.PAU) for n in names], bool),
+                         np.asarray(durations, np.int64))
+
+    def render(self, feats: np.ndarray, speaker: str, options: SynthOptions = SynthOptions(),
+               silent: np.ndarray | None = None) -> np.ndarray:
         """Audio (float32 1-D, the model's rate) of predicted features (:meth:`features`) as the
         runtime shapes them for ``speaker``: variance compensation (``gv``, ``gv_f0``), the
-        post-filter, WORLD, and a peak limit. ``train.synth.diagnose`` renders through it too."""
+        post-filter, WORLD, the pause gate on the ``silent`` frames (:meth:`silent_frames`; none
+        given: no gate), and a peak limit. ``train.synth.diagnose`` renders through it too."""
         feats = np.array(feats, dtype=np.float32)
         gv = GV_WEIGHT if options.gv is None else options.gv
         if gv > 0.0 and speaker in self.card.sp_variance:
@@ -224,6 +248,12 @@ class Voice:
         beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
         y = world.world_synthesize(feats, self.card.sample_rate, self.card.n_sp, self.card.frame_period_ms,
                                    postfilter_beta=beta)
+        depth = PAUSE_GATE_DB if options.pause_gate is None else options.pause_gate
+        if silent is not None and depth > 0.0:
+            if len(silent) != len(feats):
+                raise ValueError(f"{len(silent)} silence flags for {len(feats)} frames")
+            gain = pause_gate.pause_gain(silent, depth, options.pause_fade_ms / self.card.frame_period_ms)
+            y = pause_gate.apply_frame_gain(y, gain, round(self.card.sample_rate * self.card.frame_period_ms / 1000))
         peak = float(np.max(np.abs(y))) if len(y) else 0.0
         if peak > 0.99:  # WORLD can overshoot on extreme predicted envelopes
             y = y * (0.99 / peak)
@@ -232,7 +262,7 @@ class Voice:
     def synthesize(self, text: str, speaker: str, options: SynthOptions = SynthOptions(), line: int | None = None) -> tuple[np.ndarray, int]:
         """Audio (float32 1-D) and its rate for one utterance of raw text spoken by ``speaker``."""
         spk = self.check(speaker, options)
-        lang = self.language(spk, options.language)
+        lang = self.language(spk, options.language)  # checked above
         phones = frontend.fit_phones(frontend.phonemize(text, lang, line), self.phone_table)
         ids = frontend.phone_ids(phones, self.phone_table, line)
         stress = np.array([min(p.stress, 2) for p in phones], np.int64)
@@ -240,7 +270,7 @@ class Voice:
         if dur.sum() < 2:
             raise MsarError(f"{'line %d: ' % line if line else ''}predicted an empty utterance")
         feats = self.features(ids, stress, spk.id, dur, options.pitch)
-        y, sr = self.render(feats, spk.name, options), self.card.sample_rate
+        y, sr = self.render(feats, spk.name, options, self.silent_frames(phones, dur)), self.card.sample_rate
         if options.sample_rate and options.sample_rate != sr:
             y, sr = audio.resample(y, sr, options.sample_rate).astype(np.float32), options.sample_rate
         return y, sr

@@ -5,7 +5,7 @@
 2. ``copy-synthesis``: its own WORLD features (``prepare.py``'s, coded envelope) through the
    vocoder, the ceiling of anything the acoustic model can predict;
 3. ``true durations``: the acoustic model driven by the aligned phone durations (rendered as the
-   runtime renders, ``Voice.render``: variance compensation and post-filter; so is 4);
+   runtime renders, ``Voice.render``: variance compensation, post-filter, pause gate; so is 4);
 4. ``predicted durations``: the same phones timed by the duration model;
 5. ``from text``: the whole runtime (front end, both models, vocoder) on the transcript.
 
@@ -44,13 +44,17 @@ def read_stages(voice: S.Voice, speaker: str, text: str, wav: np.ndarray, d: dic
     16 kHz, as given; the four syntheses at the voice's rate, resampled to 16 kHz. With
     ``postfiltered_copy``, a sixth: copy-synthesis with the runtime's post-filter."""
     c = voice.card
-    synth = lambda f: voice.render(f, speaker)  # noqa: E731  (as the runtime renders: gv, post-filter)
     ids = np.array([voice.phone_table[str(p)] for p in d["phones"]], np.int64)
     stress = np.clip(d["stress"], 0, 2).astype(np.int64)
     spk = voice.speaker(speaker).id
+
+    def synth(durations):  # as the runtime renders: gv, post-filter, pause gate
+        feats = voice.features(ids, stress, spk, durations, 1.0)
+        return voice.render(feats, speaker, silent=voice.silent_frames(d["phones"], durations))
+
     made = {"copy-synthesis": world.world_synthesize(d["feats"], c.sample_rate, c.n_sp, c.frame_period_ms),
-            "true durations": synth(voice.features(ids, stress, spk, d["durations"].astype(np.int64), 1.0)),
-            "predicted durations": synth(voice.features(ids, stress, spk, voice.durations(ids, stress, spk, 1.0), 1.0)),
+            "true durations": synth(d["durations"].astype(np.int64)),
+            "predicted durations": synth(voice.durations(ids, stress, spk, 1.0)),
             "from text": voice.synthesize(text, speaker)[0]}
     if postfiltered_copy:
         made[POSTFILTERED_COPY] = world.world_synthesize(d["feats"], c.sample_rate, c.n_sp, c.frame_period_ms,
