@@ -645,11 +645,14 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
     if en and fl:
         flite_best = min(d["wer_fixed"] for d in fl.values())
         flite_mean = float(np.mean([d["wer_fixed"] for d in fl.values()]))
+        msar_mean = float(np.mean([summary[n]["wer_fixed"] for n in en]))
         met = [n for n in en if summary[n]["wer_fixed"] <= flite_mean]
         best = min(en, key=lambda n: summary[n]["wer_fixed"])
-        L.append(f"- **Intelligibility (WER ≤ flite's): {'met by ' + ', '.join(met) if met else 'not met'}.** Fixed sentences: "
-                 f"flite {flite_mean:.3f} (mean of its {len(fl)} voices; best {flite_best:.3f}); the best msar voice, "
-                 f"{best}, {summary[best]['wer_fixed']:.3f}; msar English voices "
+        # every system reads the same fixed sentences, so a mean over voices is the pooled rate
+        L.append(f"- **Intelligibility (WER ≤ flite's), the English voices together: {'met' if msar_mean <= flite_mean else 'not met'}.** "
+                 f"Fixed sentences: msar {msar_mean:.3f} (mean of its {len(en)} English voices), flite {flite_mean:.3f} "
+                 f"(mean of its {len(fl)} voices; best {flite_best:.3f}). Voice by voice, at or below flite's mean: "
+                 f"{', '.join(met) if met else 'none'}; the best msar voice, {best}, {summary[best]['wer_fixed']:.3f}; msar English voices "
                  + ", ".join(f"{n.split(' ', 1)[1]} {summary[n]['wer_fixed']:.3f}" for n in en) + ".")
         pairs = [(n, f"flite {n.split('flite-')[1]}") for n in en if "flite-" in n and f"flite {n.split('flite-')[1]}" in fl]
         if pairs:
