@@ -47,19 +47,21 @@ def _speak(model: str, speaker: str, text: str, line: int, out: str, opts: S.Syn
 @click.option("--pitch", type=click.FloatRange(0.25, 4.0), default=S.SynthOptions().pitch, show_default=True,
               help="F0 scale.")
 @click.option("--sample-rate", type=click.IntRange(8000, 192000), default=None, help="Output rate (default: the model's).")
-@click.option("--postfilter", type=click.FloatRange(0.0, 1.0), default=S.POSTFILTER_BETA, show_default=True,
+@click.option("--postfilter", type=click.FloatRange(0.0, 1.0), default=None,
               help="Formant emphasis of the synthesized envelope (0: off); counters the muffled sound "
-                   "of an over-smoothed envelope (reports/synth-postfilter.md).")
+                   f"of an over-smoothed envelope (default: the voice's, else {S.POSTFILTER_BETA:g}; "
+                   "reports/synth-postfilter.md).")
 @click.option("--gv", type=click.FloatRange(0.0, 1.0), default=None,
               help="Global-variance compensation: how far the envelope's movement over an utterance is "
                    "restored towards the speaker's recordings (0: off, 1: all the way; default: the "
-                   f"model's, {S.GV_WEIGHT:g} where it has the statistics; reports/synth-postfilter.md).")
+                   f"voice's, else {S.GV_WEIGHT:g} where the model has the statistics; reports/synth-postfilter.md).")
 @click.option("--gv-f0", type=click.FloatRange(0.0, 1.0), default=None,
-              help="The same for the pitch contour: livelier intonation (default: the model's, "
+              help="The same for the pitch contour: livelier intonation (default: the voice's, else "
                    f"{S.GV_F0_WEIGHT:g}).")
-@click.option("--pause-gate", type=click.FloatRange(0.0, 120.0), default=S.PAUSE_GATE_DB, show_default=True,
+@click.option("--pause-gate", type=click.FloatRange(0.0, 120.0), default=None,
               help="Attenuation in dB of the pauses the model placed (0: off): quiets the vocoder's hiss "
-                   "between words, faded in over a few frames (reports/synth-postfilter.md).")
+                   f"between words, faded in over {S.PAUSE_FADE_MS:g} ms (default: the voice's, else "
+                   f"{S.PAUSE_GATE_DB:g}; reports/synth-postfilter.md).")
 @click.option("--language", default=None, help="Language of the text, one of the speaker's "
               "(`msar speakers`; default: its first).")
 @click.option("--model", default=S.DEFAULT_MODEL, show_default=True, help="Acoustic model name or .onnx path.")

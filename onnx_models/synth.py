@@ -75,6 +75,10 @@ class VoiceCard:
     sp_variance: dict = field(default_factory=dict, repr=False, compare=False)
     #: Per speaker, the variance of log F0 over an utterance's voiced frames, averaged likewise.
     lf0_variance: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Per speaker, rendering defaults chosen for that voice by measurement (``voice_defaults`` in
+    #: the sidecar, written by ``bench/synth_postfilter_tune.py --write-voice-defaults``): a
+    #: subset of :data:`RENDER_SETTINGS` each; what a voice lacks falls back to the module's.
+    voice_defaults: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, task: str) -> "VoiceCard":
@@ -92,7 +96,8 @@ class VoiceCard:
                    speakers, tuple(d["phones"]), np.asarray(d["feature_mean"], np.float32),
                    np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d,
                    {k: np.asarray(v, np.float64) for k, v in d.get("global_variance", {}).get("sp", {}).items()},
-                   {k: float(v) for k, v in d.get("global_variance", {}).get("lf0", {}).items()})
+                   {k: float(v) for k, v in d.get("global_variance", {}).get("lf0", {}).items()},
+                   _voice_defaults(d, where))
 
 
 #: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
@@ -118,6 +123,24 @@ GV_F0_WEIGHT = 0.0
 PAUSE_GATE_DB = 30.0
 PAUSE_FADE_MS = 40.0
 
+#: The rendering settings a voice may carry defaults for (``VoiceCard.voice_defaults``), with the
+#: defaults of voices that carry none.
+RENDER_SETTINGS = {"postfilter": POSTFILTER_BETA, "gv": GV_WEIGHT, "gv_f0": GV_F0_WEIGHT, "pause_gate": PAUSE_GATE_DB}
+#: Their ranges (inclusive), for options and sidecar values alike.
+RENDER_RANGES = {"postfilter": (0.0, 1.0), "gv": (0.0, 1.0), "gv_f0": (0.0, 1.0), "pause_gate": (0.0, 120.0)}
+
+
+def _voice_defaults(d: dict, where: str) -> dict[str, dict[str, float]]:
+    out = {}
+    for spk, settings in d.get("voice_defaults", {}).get("speakers", {}).items():
+        for k, v in settings.items():
+            lo, hi = RENDER_RANGES.get(k, (None, None))
+            if lo is None or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise MsarError(f"{where}: voice_defaults of {spk}: {k}={v!r} is not a setting in its range "
+                                f"({', '.join(f'{n} {a:g}-{b:g}' for n, (a, b) in RENDER_RANGES.items())})")
+        out[spk] = {k: float(v) for k, v in settings.items()}
+    return out
+
 
 @dataclass(frozen=True)
 class SynthOptions:
@@ -127,7 +150,8 @@ class SynthOptions:
     pitch: float = 1.0  # F0 scale
     sample_rate: int | None = None
     #: Formant emphasis of the WORLD envelope (``dsp.world.sharpen_envelope``'s beta; 0: off;
-    #: None: :data:`POSTFILTER_BETA`).
+    #: None: the voice's default (``VoiceCard.voice_defaults``), else :data:`POSTFILTER_BETA`; so
+    #: for ``gv``, ``gv_f0`` and ``pause_gate``).
     postfilter: float | None = None
     #: Language of the text, one of the speaker's (``Speaker.language``, comma-separated); None:
     #: the first of them.
@@ -206,21 +230,27 @@ class Voice:
         spk = self.speaker(speaker)
         if not (0.25 <= options.rate <= 4.0) or not (0.25 <= options.pitch <= 4.0):
             raise MsarError("rate and pitch must be between 0.25 and 4")
-        if options.postfilter is not None and not 0.0 <= options.postfilter <= 1.0:
-            raise MsarError(f"postfilter must be between 0 and 1 (got {options.postfilter})")
-        if options.pause_gate is not None and not 0.0 <= options.pause_gate <= 120.0:
-            raise MsarError(f"pause gate must be between 0 and 120 dB (got {options.pause_gate})")
+        for name, (lo, hi) in RENDER_RANGES.items():
+            value = getattr(options, name)
+            if value is not None and not lo <= value <= hi:
+                raise MsarError(f"{name.replace('_', ' ')} must be between {lo:g} and {hi:g} (got {value})")
         if not options.pause_fade_ms > 0.0:
             raise MsarError(f"pause fade must be positive (got {options.pause_fade_ms} ms)")
         for name, weight, stats in (("gv", options.gv, self.card.sp_variance),
                                     ("gv_f0", options.gv_f0, self.card.lf0_variance)):
-            if weight is not None and not 0.0 <= weight <= 1.0:
-                raise MsarError(f"{name} must be between 0 and 1 (got {weight})")
             if weight and spk.name not in stats:
                 raise MsarError(f"{self.card.name} has no global-variance statistics for {spk.name} "
                                 "(exported without them: python -m train.synth.export --data)")
         self.language(spk, options.language)
         return spk
+
+    def setting(self, name: str, speaker: str, options: SynthOptions = SynthOptions()) -> float:
+        """The value of rendering setting ``name`` (one of :data:`RENDER_SETTINGS`) for
+        ``speaker``: the option when given, else the voice's own default, else the module's."""
+        given = getattr(options, name)
+        if given is not None:
+            return float(given)
+        return self.card.voice_defaults.get(speaker, {}).get(name, RENDER_SETTINGS[name])
 
     def silent_frames(self, phones, durations: np.ndarray) -> np.ndarray:
         """Per frame, whether its phone is a pause (``sil``/``pau``), for phone symbols (or
@@ -236,19 +266,19 @@ class Voice:
         post-filter, WORLD, the pause gate on the ``silent`` frames (:meth:`silent_frames`; none
         given: no gate), and a peak limit. ``train.synth.diagnose`` renders through it too."""
         feats = np.array(feats, dtype=np.float32)
-        gv = GV_WEIGHT if options.gv is None else options.gv
+        gv = self.setting("gv", speaker, options)
         if gv > 0.0 and speaker in self.card.sp_variance:
             sp = slice(*self.layout["sp"])
             feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[speaker], gv)
-        gv_f0 = GV_F0_WEIGHT if options.gv_f0 is None else options.gv_f0
+        gv_f0 = self.setting("gv_f0", speaker, options)
         if gv_f0 > 0.0 and speaker in self.card.lf0_variance:
             voiced, lf0 = feats[:, self.layout["vuv"][0]] > 0.5, self.layout["lf0"][0]
             feats[voiced, lf0] = world.restore_variance(feats[voiced, lf0][:, None],
                                                         np.array([self.card.lf0_variance[speaker]]), gv_f0, skip=0)[:, 0]
-        beta = POSTFILTER_BETA if options.postfilter is None else options.postfilter
+        beta = self.setting("postfilter", speaker, options)
         y = world.world_synthesize(feats, self.card.sample_rate, self.card.n_sp, self.card.frame_period_ms,
                                    postfilter_beta=beta)
-        depth = PAUSE_GATE_DB if options.pause_gate is None else options.pause_gate
+        depth = self.setting("pause_gate", speaker, options)
         if silent is not None and depth > 0.0:
             if len(silent) != len(feats):
                 raise ValueError(f"{len(silent)} silence flags for {len(feats)} frames")

@@ -58,7 +58,7 @@ def read_stages(voice: S.Voice, speaker: str, text: str, wav: np.ndarray, d: dic
             "from text": voice.synthesize(text, speaker)[0]}
     if postfiltered_copy:
         made[POSTFILTERED_COPY] = world.world_synthesize(d["feats"], c.sample_rate, c.n_sp, c.frame_period_ms,
-                                                         postfilter_beta=S.POSTFILTER_BETA)
+                                                         postfilter_beta=voice.setting("postfilter", speaker))
     to16k = lambda v: np.asarray(audio.resample(v, c.sample_rate, 16000) if c.sample_rate != 16000 else v,  # noqa: E731
                                  np.float32)
     return {"original": np.asarray(wav, np.float32)} | {k: to16k(v) for k, v in made.items()}
