@@ -45,6 +45,35 @@ SENTENCES = [
     "Is there a quiet place where we can talk for a minute?",
 ]
 
+#: 24 more, for per-voice choices (``--more``): one voice's 12 sentences are ~120 words, where
+#: a setting's WER moves 0.008 a word.
+MORE_SENTENCES = [
+    "The fisherman mended his nets while the children played on the sand.",
+    "Did anyone remember to water the plants on the balcony?",
+    "Eleven horses galloped across the field after the storm.",
+    "Her grandmother kept every letter in a wooden chest.",
+    "The lamp in the hallway flickered and then went out.",
+    "How long does it take to walk from here to the station?",
+    "Thick fog rolled in from the sea just before dawn.",
+    "The carpenter measured the door twice before he cut it.",
+    "Our neighbors painted their fence a bright shade of green.",
+    "Why is the kitchen window always open in the winter?",
+    "A small boat drifted slowly toward the rocky shore.",
+    "The choir sang three songs in the old stone church.",
+    "Please wipe your muddy boots before you come inside.",
+    "The pilot announced that we would land twenty minutes early.",
+    "When will the new bridge across the valley be finished?",
+    "He found a silver coin buried under the apple tree.",
+    "The students argued about the meaning of the final chapter.",
+    "Fresh bread and warm soup were waiting on the table.",
+    "Which of these two roads leads to the village?",
+    "The old clock on the tower struck midnight.",
+    "She wrapped the fragile glasses in several layers of newspaper.",
+    "Thunder rumbled in the distance as the farmers hurried home.",
+    "Have you ever tasted honey straight from the hive?",
+    "The museum guard asked the visitors not to touch the paintings.",
+]
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -52,7 +81,12 @@ def main(argv=None) -> int:
     ap.add_argument("--settings", help="BETA:GV[:GV_F0[:GATE_DB[:FADE_MS]]] settings, comma-separated (instead of --betas)")
     ap.add_argument("--model", default="multispeaker-synth")
     ap.add_argument("--out", type=Path, default=ROOT / "reports/synth-postfilter.md")
+    ap.add_argument("--more", action="store_true", help="speak MORE_SENTENCES too (36 in all)")
+    ap.add_argument("--write-voice-defaults", action="store_true",
+                    help="choose each English voice's settings (choose_per_voice) and write them into the model's "
+                         "sidecar as voice_defaults; the settings must include the module defaults")
     args = ap.parse_args(argv)
+    sentences = SENTENCES + (MORE_SENTENCES if args.more else [])
     from msar.onnx_models import synth as S
 
     fields = ("beta", "gv", "gv_f0", "gate", "fade_ms")
@@ -84,7 +118,7 @@ def main(argv=None) -> int:
     for name in names:
         for st in settings:
             beta, gv, gv_f0, gate, fade_ms = st
-            for i, text in enumerate(SENTENCES):
+            for i, text in enumerate(sentences):
                 y, sr = voice.synthesize(text, name, S.SynthOptions(postfilter=beta, gv=gv, gv_f0=gv_f0, pause_gate=gate,
                                                                     pause_fade_ms=fade_ms))
                 y16 = audio.resample(y, sr, 16000) if sr != 16000 else y
@@ -101,7 +135,7 @@ def main(argv=None) -> int:
                 "wer": sum(r["edits"] for r in sel) / max(sum(r["words"] for r in sel), 1)}
 
     L = ["# Synthesis post-filter: formant emphasis by measurement (`bench/synth_postfilter_tune.py`)", "",
-         f"Model `{args.model}`; its English voices ({', '.join(names)}) each speak {len(SENTENCES)} sentences "
+         f"Model `{args.model}`; its English voices ({', '.join(names)}) each speak {len(sentences)} sentences "
          "written for this tuning (none in the benchmark's or `train.synth.wer`'s sets). `beta` scales the coded "
          "envelope's cepstral coefficients from the second on by 1 + beta, frame power kept "
          "(`msar.dsp.world.sharpen_envelope`)."
@@ -125,6 +159,24 @@ def main(argv=None) -> int:
             a = agg([r for r in rows if tuple(r[k] for k in fields) == st and r["voice"] == name])
             cells.append(f"{a['distillmos']:.2f} / {a['wer']:.2f}")
         L.append(f"| {name} | " + " | ".join(cells) + " |")
+    if args.write_voice_defaults:
+        module = tuple(float(S.RENDER_SETTINGS[k]) for k in ("postfilter", "gv", "gv_f0", "pause_gate")) + (S.PAUSE_FADE_MS,)
+        if module not in settings:
+            raise SystemExit(f"--write-voice-defaults: the settings must include the module defaults {label(*module)}")
+        chosen = {}
+        L += ["", "Per voice, chosen (`choose_per_voice`: the highest DistillMOS + DNSMOS OVRL among settings "
+              f"with no more word errors than the module defaults {label(*module)}, if {MIN_GAIN:g} higher):", ""]
+        for name in names:
+            per = {st: agg([r for r in rows if tuple(r[k] for k in fields) == st and r["voice"] == name]) for st in settings}
+            best = choose_per_voice(per, module)
+            a, b = per[module], per[best]
+            L.append(f"- {name}: {label(*best)} (DistillMOS {a['distillmos']:.3f} -> {b['distillmos']:.3f}, "
+                     f"DNSMOS OVRL {a['dnsmos_ovrl']:.3f} -> {b['dnsmos_ovrl']:.3f}, WER {a['wer']:.3f} -> {b['wer']:.3f})")
+            own = {k: v for k, v, m in zip(("postfilter", "gv", "gv_f0", "pause_gate"), best, module) if v != m}
+            if own:
+                chosen[name] = own
+        write_voice_defaults(voice, chosen, len(sentences))
+        L.append(f"\nWritten into {voice.path.name}'s sidecar as voice_defaults (voices not named keep the module defaults).")
     L += ["", f"{len(rows)} utterances in {time.perf_counter() - start:.0f} s wall on the shared machine.", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(L))
@@ -134,6 +186,43 @@ def main(argv=None) -> int:
         w.writerows(rows)
     print("\n".join(L))
     return 0
+
+
+#: A voice's own settings must beat the module defaults' DistillMOS + DNSMOS OVRL by this much on
+#: the tuning sentences (about the spread of their means at 36 sentences) to be worth a default.
+MIN_GAIN = 0.05
+
+
+def choose_per_voice(per: dict[tuple, dict], module: tuple) -> tuple:
+    """The setting for one voice, of ``per`` (setting -> its aggregate): the highest DistillMOS +
+    DNSMOS OVRL among those that cost no word errors against ``module`` (the module defaults);
+    ``module`` itself unless the best beats it by :data:`MIN_GAIN`. Intelligibility comes first."""
+    base = per[module]
+    score = lambda a: a["distillmos"] + a["dnsmos_ovrl"]  # noqa: E731
+    eligible = [st for st, a in per.items() if a["wer"] <= base["wer"] + 1e-9]
+    best = max(eligible, key=lambda st: score(per[st]))
+    return best if score(per[best]) >= score(base) + MIN_GAIN else module
+
+
+def write_voice_defaults(voice, chosen: dict[str, dict[str, float]], n_sentences: int) -> None:
+    """Put ``chosen`` (speaker -> settings) into ``voice``'s acoustic sidecar as ``voice_defaults``,
+    atomically, keeping everything else."""
+    import datetime
+    import json
+    import os
+
+    from msar.onnx_models import registry
+
+    path = registry.sidecar_path(voice.path)
+    side = json.loads(path.read_text(encoding="utf-8"))
+    side["voice_defaults"] = {"chosen_by": "bench/synth_postfilter_tune.py --write-voice-defaults",
+                              "date": datetime.date.today().isoformat(), "sentences": n_sentences,
+                              "rule": "highest DistillMOS + DNSMOS OVRL with no more word errors than the module "
+                                      f"defaults, if {MIN_GAIN:g} higher; English voices only (the WER is English)",
+                              "speakers": chosen}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(side, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
