@@ -117,3 +117,22 @@ def test_validation_split_has_every_voice_and_no_held_out_utterance():
     train, valid = T.split_rows(rows, 8)
     assert {r["id"] for r in valid} == v
     assert {r["id"] for r in train} == {r["id"] for r in rows if r["split"] == "train"} - v
+
+
+def test_with_texts_the_multi_speaker_set_is_text_disjoint_from_the_held_out_sentences():
+    rows = index_rows()
+    roles = C.split_voice(IDS, 10, 5, 20)
+    test_id = next(i for i, r in roles.items() if r == "test")
+    valid_id = next(i for i, r in roles.items() if r == "valid")
+    train_id = next(i for i, r in roles.items() if r == "train")
+    texts = {r["id"]: f"sentence {r['id']}" for r in rows}
+    texts[test_id], texts[valid_id], texts[train_id] = "Please hold.", "Goodbye!", "Thank you."
+    # other voices say the test sentence (differently punctuated), the validation one and a training one
+    texts["o00"] = texts["o01"] = "please   HOLD"
+    texts["o02"] = "Goodbye."
+    texts["o13"] = "thank you"
+    assert C.text_key("Don't, STOP!") == C.text_key("don t stop")
+    loose, disjoint = C.build_indexes(rows, "target", roles), C.build_indexes(rows, "target", roles, texts)
+    left_out = {r["id"] for r in loose["multi"]} - {r["id"] for r in disjoint["multi"]}
+    assert left_out == {"o01", "o02"}  # o00 is held out anyway; a training sentence may be shared
+    assert disjoint["single"] == loose["single"] and disjoint["eval"] == loose["eval"]

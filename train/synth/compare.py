@@ -74,7 +74,13 @@ def split_voice(ids: list[str], n_train: int, n_valid: int, n_test: int, seed: i
     return {i: next((role for role, end in bounds if k < end), "unused") for k, i in enumerate(order)}
 
 
-def build_indexes(index: list[dict], speaker: str, roles: dict[str, str]) -> dict[str, list[dict]]:
+def text_key(text: str) -> str:
+    """A transcript as compared for text-disjointness: case, punctuation and spacing ignored."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+def build_indexes(index: list[dict], speaker: str, roles: dict[str, str],
+                  texts: dict[str, str] | None = None) -> dict[str, list[dict]]:
     """Index rows (``prepare.py``'s ``index.json``) of each training set and of the evaluation set.
 
     ``single``: the voice's ``train`` rows and its validation rows (split ``dev``: ``train.py``'s
@@ -82,11 +88,18 @@ def build_indexes(index: list[dict], speaker: str, roles: dict[str, str]) -> dic
     ``train`` rows (their held-out rows are in no training set); ``eval``: the voice's ``test``
     rows and the other voices' held-out rows (split ``valid``), used by no model here.
     ``multi-aug`` is ``multi`` plus augmented rows, added by :func:`augmented_rows`.
+
+    With ``texts`` (id -> transcript), ``multi`` is text-disjoint too: the other voices' rows that
+    say what one of the voice's test or validation utterances says are left out (the flite
+    voices read the Asterisk prompts that asterisk-allison recorded), so the multi-speaker models
+    never hear a held-out sentence in another voice.
     """
     own = [r | {"split": {"valid": "dev"}.get(roles[r["id"]], roles[r["id"]])} for r in index if r["speaker"] == speaker]
     single = [r for r in own if r["split"] in ("train", "dev")]
     others = [r for r in index if r["speaker"] != speaker]
-    return {"single": single, "multi": single + [r for r in others if r["split"] == "train"],
+    held = {text_key(texts[r["id"]]) for r in own if r["split"] in ("test", "dev")} if texts else set()
+    heard = [r for r in others if r["split"] == "train" and (not held or text_key(texts[r["id"]]) not in held)]
+    return {"single": single, "multi": single + heard,
             "eval": [r for r in own if r["split"] == "test"] + [r for r in others if r["split"] != "train"]}
 
 
@@ -299,13 +312,28 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-steps", type=int, default=50, help="validate every N steps; the best is kept")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-wer", action="store_true")
+    ap.add_argument("--text-overlap", action="store_true",
+                    help="let the other voices' training utterances say the voice's held-out sentences "
+                         "(as before 2026-12-03); default: text-disjoint")
     args = ap.parse_args(argv)
 
     index = json.loads((args.prep / "index.json").read_text(encoding="utf-8"))
     clean = args.prep / "utts"
     roles = split_voice([r["id"] for r in index if r["speaker"] == args.speaker], args.train_utts, args.valid_utts,
                         args.test_utts, args.seed)
-    sets = build_indexes(index, args.speaker, roles)
+    texts = None
+    if not args.text_overlap:
+        texts = {it["id"]: it["text"] for it in prepare.manifest_items(args.corpus, {r["language"] for r in index},
+                                                                        10 ** 9, float("inf"))}
+        missing = [r["id"] for r in index if r["id"] not in texts]
+        if missing:
+            raise SystemExit(f"error: {len(missing)} prepared utterances have no transcript in {args.corpus} "
+                             f"(e.g. {missing[0]}); --text-overlap skips the text-disjoint filter")
+    sets = build_indexes(index, args.speaker, roles, texts)
+    dropped = sum(r["speaker"] != args.speaker and r["split"] == "train" for r in index) - \
+        sum(r["speaker"] != args.speaker for r in sets["multi"])
+    print(f"multi: {dropped} other voices' training utterances left out (they say a held-out sentence)",
+          file=sys.stderr, flush=True)
     aug_stats = augment([r for r in sets["multi"] if r["split"] == "train"], args.corpus, clean, args.out / "aug", args.seed)
     sets["multi-aug"] = sets["multi"] + augmented_rows(sets["multi"])
     sources = {r["id"]: clean / f"{r['id']}.npz" for r in index}
@@ -353,7 +381,8 @@ def main(argv=None) -> int:
     results["paired"] = {f"{b} - {a}": {k: paired(per_utt[a], per_utt[b], k) for k in ("mcd_db", "f0_rmse_hz", "vuv_error")}
                          for a, b in (("single", "multi"), ("single", "multi-aug"), ("multi", "multi-aug"))}
     results["models"] = rows
-    results["split"] = {"speaker": args.speaker, "seed": args.seed,
+    results["split"] = {"speaker": args.speaker, "seed": args.seed, "text_disjoint": texts is not None,
+                        "other_voices_left_out": dropped,
                         **{k: sorted(i for i, v in roles.items() if v == k) for k in ("train", "valid", "test")}}
     args.report.parent.mkdir(parents=True, exist_ok=True)
     with open(args.report.with_suffix(".csv"), "w", newline="", encoding="utf-8") as f:
