@@ -8,7 +8,7 @@ background noise. Unlike an energy expander, which must guess where speech is, t
 the duration model placed every pause. Measured on the post-filter tuning sentences
 (reports/synth-postfilter.md): DistillMOS 2.89 -> 3.05-3.11 and DNSMOS OVRL 2.90 -> 2.94-2.96
 for gates of 30-60 dB faded in over 40-100 ms, the word error rate unchanged; in an earlier
-trial fades steeper than ~5-10 dB per 5 ms frame cost naturalness (the cut is heard).
+trial fades of 15 dB or more per 5 ms frame cost naturalness (the cut is heard).
 """
 
 from __future__ import annotations
