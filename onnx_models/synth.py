@@ -254,6 +254,12 @@ class Voice:
             return float(given)
         return self.card.voice_defaults.get(speaker, {}).get(name, RENDER_SETTINGS[name])
 
+    def effective_setting(self, name: str, speaker: str, options: SynthOptions = SynthOptions()) -> float:
+        """:meth:`setting` as rendering applies it: variance compensation needs the speaker's
+        statistics in the sidecar, and is 0 without them."""
+        stats = {"gv": self.card.sp_variance, "gv_f0": self.card.lf0_variance}.get(name)
+        return 0.0 if stats is not None and speaker not in stats else self.setting(name, speaker, options)
+
     def silent_frames(self, phones, durations: np.ndarray) -> np.ndarray:
         """Per frame, whether its phone is a pause (``sil``/``pau``), for phone symbols (or
         :class:`frontend.Phone`) and their frame counts."""
@@ -268,12 +274,12 @@ class Voice:
         post-filter, WORLD, the pause gate on the ``silent`` frames (:meth:`silent_frames`; none
         given: no gate), and a peak limit. ``train.synth.diagnose`` renders through it too."""
         feats = np.array(feats, dtype=np.float32)
-        gv = self.setting("gv", speaker, options)
-        if gv > 0.0 and speaker in self.card.sp_variance:
+        gv = self.effective_setting("gv", speaker, options)
+        if gv > 0.0:
             sp = slice(*self.layout["sp"])
             feats[:, sp] = world.restore_variance(feats[:, sp], self.card.sp_variance[speaker], gv)
-        gv_f0 = self.setting("gv_f0", speaker, options)
-        if gv_f0 > 0.0 and speaker in self.card.lf0_variance:
+        gv_f0 = self.effective_setting("gv_f0", speaker, options)
+        if gv_f0 > 0.0:
             voiced, lf0 = feats[:, self.layout["vuv"][0]] > 0.5, self.layout["lf0"][0]
             feats[voiced, lf0] = world.restore_variance(feats[voiced, lf0][:, None],
                                                         np.array([self.card.lf0_variance[speaker]]), gv_f0, skip=0)[:, 0]

@@ -47,3 +47,19 @@ def test_a_bad_voice_default_is_a_clear_error(tmp_path, bad):
     spk = S.load_voice(NAME).speakers[0].name
     with pytest.raises(MsarError, match=f"voice_defaults of {spk}: {next(iter(bad))}="):
         _copy_with(tmp_path, {spk: bad})
+
+
+def test_speakers_lists_each_voice_s_own_defaults(tmp_path):
+    from click.testing import CliRunner
+
+    from msar.cli.main import cli
+
+    shipped = S.load_voice(NAME)
+    a = shipped.speakers[0].name
+    _copy_with(tmp_path, {a: {"postfilter": 0.4, "pause_gate": 0.0}})
+    r = CliRunner().invoke(cli, ["speakers", "--model", str(tmp_path / f"{NAME}.onnx")])
+    assert r.exit_code == 0, r.output
+    rows = {line.split(",")[0]: line.rsplit(",", 4)[1:] for line in r.output.splitlines()[1:]}
+    assert rows[a] == ["0.4", f"{S.GV_WEIGHT:g}", f"{S.GV_F0_WEIGHT:g}", "0"]
+    assert rows[shipped.speakers[1].name] == [f"{S.POSTFILTER_BETA:g}", f"{S.GV_WEIGHT:g}", f"{S.GV_F0_WEIGHT:g}",
+                                             f"{S.PAUSE_GATE_DB:g}"]
