@@ -21,6 +21,8 @@ def test_sidecar_tables():
     assert {s.sex for s in voice.speakers} >= {"F", "M"}
     assert voice.card.phones[0] == S.PAD and "sil" in voice.card.phones
     assert voice.card.sample_rate == 16000 and voice.card.frame_period_ms == 5.0
+    # per-voice rendering defaults name voices of this model (they were chosen by WER: English ones)
+    assert set(voice.card.voice_defaults) <= {s.name for s in voice.speakers if "en" in s.language.split(",")}
 
 
 def test_golden_replay():
