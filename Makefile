@@ -207,9 +207,17 @@ train-synth: $(VENV)/.torch
 
 # The last checkpoint: held out, it measured better than the best-validation one (reports/synth.md).
 # --data: each speaker's envelope variance for `msar synth --gv`, from the data it was trained on.
+# Then each voice's pace against its recordings (train/synth/calibrate_pace.py), which the export starts afresh.
 export-synth: $(VENV)/.torch
 	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt --name $(SYNTH_NAME) \
 	  --data $(SYNTH_PREP)-hmm
+	$(MAKE) synth-pace
+
+# Measure each voice's pace on its own transcribed recordings and write it into the sidecar (`pace`):
+# the duration model's log-domain loss makes every voice faster than its speaker (reports/synth-pace.md).
+.PHONY: synth-pace
+synth-pace: $(STAMP)
+	$(BIN)/python -m train.synth.calibrate_pace --model onnx_models/$(SYNTH_NAME).onnx --corpus $(CACHE)/corpus --write
 
 # Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
 # utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps

@@ -208,22 +208,15 @@ def write_voice_defaults(voice, chosen: dict[str, dict[str, float]], n_sentences
     """Put ``chosen`` (speaker -> settings) into ``voice``'s acoustic sidecar as ``voice_defaults``,
     atomically, keeping everything else."""
     import datetime
-    import json
-    import os
 
     from msar.onnx_models import registry
 
-    path = registry.sidecar_path(voice.path)
-    side = json.loads(path.read_text(encoding="utf-8"))
-    side["voice_defaults"] = {"chosen_by": "bench/synth_postfilter_tune.py --write-voice-defaults",
-                              "date": datetime.date.today().isoformat(), "sentences": n_sentences,
-                              "rule": "highest DistillMOS + DNSMOS OVRL with no more word errors than the module "
-                                      f"defaults, if {MIN_GAIN:g} higher; English voices only (the WER is English)",
-                              "speakers": chosen}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(side, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
+    registry.update_sidecar(voice.path, "voice_defaults", {
+        "chosen_by": "bench/synth_postfilter_tune.py --write-voice-defaults",
+        "date": datetime.date.today().isoformat(), "sentences": n_sentences,
+        "rule": "highest DistillMOS + DNSMOS OVRL with no more word errors than the module "
+                f"defaults, if {MIN_GAIN:g} higher; English voices only (the WER is English)",
+        "speakers": chosen})
 
 if __name__ == "__main__":
     sys.exit(main())

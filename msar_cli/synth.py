@@ -43,7 +43,7 @@ def _speak(model: str, speaker: str, text: str, line: int, out: str, opts: S.Syn
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="One audio file for the whole text ('-': stdout).")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="One numbered file per line, plus synth.csv (text -> file).")
 @click.option("--rate", type=click.FloatRange(0.25, 4.0), default=S.SynthOptions().rate, show_default=True,
-              help="Speaking rate (2 = twice as fast).")
+              help="Speaking rate (2 = twice as fast as the speaker; `msar speakers` lists each voice's pace).")
 @click.option("--pitch", type=click.FloatRange(0.25, 4.0), default=S.SynthOptions().pitch, show_default=True,
               help="F0 scale.")
 @click.option("--sample-rate", type=click.IntRange(8000, 192000), default=None, help="Output rate (default: the model's).")

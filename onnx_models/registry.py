@@ -49,6 +49,18 @@ def read_sidecar(onnx_path: str | os.PathLike) -> dict:
     return data
 
 
+def update_sidecar(onnx_path: str | os.PathLike, key: str, value) -> None:
+    """Set ``key`` of a model's sidecar to ``value`` (JSON-able), keeping everything else; written
+    atomically (temp file + rename), for the measured calibrations that follow an export
+    (a synthesis voice's ``voice_defaults`` and ``pace``)."""
+    path = sidecar_path(onnx_path)
+    side = read_sidecar(onnx_path)
+    side[key] = value
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(side, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def list_models(folder: str | os.PathLike | None = None, task: str | None = None) -> list[ModelEntry]:
     """Every ``*.onnx`` with a readable sidecar in ``folder`` (default: the shipped models),
     sorted by name; ``task`` keeps only that task (``repair``, ...)."""

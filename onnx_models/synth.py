@@ -79,6 +79,11 @@ class VoiceCard:
     #: the sidecar, written by ``bench/synth_postfilter_tune.py --write-voice-defaults``): a
     #: subset of :data:`RENDER_SETTINGS` each; what a voice lacks falls back to the module's.
     voice_defaults: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Per speaker, how much longer the speaker's recordings are than the model's rendering of
+    #: their transcripts (``pace`` in the sidecar, measured by ``train.synth.calibrate_pace``):
+    #: predicted durations are stretched by it, so ``rate`` 1 is the speaker's own pace. 1 where
+    #: absent.
+    pace: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, task: str) -> "VoiceCard":
@@ -97,7 +102,7 @@ class VoiceCard:
                    np.asarray(d["feature_std"], np.float32), str(d["duration_model"]), d,
                    {k: np.asarray(v, np.float64) for k, v in d.get("global_variance", {}).get("sp", {}).items()},
                    {k: float(v) for k, v in d.get("global_variance", {}).get("lf0", {}).items()},
-                   _voice_defaults(d, where))
+                   _voice_defaults(d, where), _pace(d, where))
 
 
 #: Default formant emphasis of synthesized speech (``SynthOptions.postfilter``), chosen on
@@ -144,11 +149,25 @@ def _voice_defaults(d: dict, where: str) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Accepted range of a speaker's pace calibration (``VoiceCard.pace``): beyond it the
+#: measurement, not the model, is wrong.
+PACE_RANGE = (0.5, 2.0)
+
+
+def _pace(d: dict, where: str) -> dict[str, float]:
+    out = {}
+    for spk, v in d.get("pace", {}).get("speakers", {}).items():
+        if not isinstance(v, (int, float)) or not PACE_RANGE[0] <= v <= PACE_RANGE[1]:
+            raise MsarError(f"{where}: pace of {spk}: {v!r} is not a duration factor in {PACE_RANGE[0]:g}-{PACE_RANGE[1]:g}")
+        out[spk] = float(v)
+    return out
+
+
 @dataclass(frozen=True)
 class SynthOptions:
     """Per-call overrides; ``None`` means the model's default (piper's ``SynthesisConfig``)."""
 
-    rate: float = 1.0  # speaking rate: 2.0 is twice as fast
+    rate: float = 1.0  # speaking rate: 2.0 is twice as fast as the speaker (``VoiceCard.pace``)
     pitch: float = 1.0  # F0 scale
     sample_rate: int | None = None
     #: Formant emphasis of the WORLD envelope (``dsp.world.sharpen_envelope``'s beta; 0: off;
@@ -207,10 +226,19 @@ class Voice:
             raise MsarError(f"speaker {spk.name} speaks {', '.join(langs)}, not {wanted!r} (see `msar speakers`)")
         return wanted or langs[0]
 
+    def pace(self, speaker: str) -> float:
+        """Duration factor that brings ``speaker``'s predicted durations to the pace of their
+        recordings (:attr:`VoiceCard.pace`; 1 where the model was not calibrated)."""
+        return self.card.pace.get(speaker, 1.0)
+
     def durations(self, ids: np.ndarray, stress: np.ndarray, spk: int, rate: float) -> np.ndarray:
+        """Frames per phone for speaker id ``spk`` at speaking ``rate`` (1: the speaker's pace)."""
         log_dur = self.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
                                                   "speaker": np.array([spk], np.int64)})[0][0]
-        frames = np.expm1(np.maximum(log_dur, 0.0)) / rate
+        # The model predicts mean log durations, whose exponential falls short of the mean duration
+        # (more so the more a speaker's durations vary): the pace calibration restores the length.
+        name = next((s.name for s in self.card.speakers if s.id == spk), "")
+        frames = np.expm1(np.maximum(log_dur, 0.0)) * self.pace(name) / rate
         # round with carried remainder so the total length follows the predicted total
         edges = np.round(np.cumsum(frames)).astype(np.int64)
         # at least one frame per phone (one dropped by rounding would be skipped altogether)

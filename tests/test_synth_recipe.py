@@ -66,10 +66,10 @@ def test_speakers_lists_corpus_ids(model):
     r = CliRunner().invoke(cli, ["speakers", "--model", str(model)])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0] == "name,sex,language,hours,postfilter,gv,gv_f0,pause_gate"
+    assert lines[0] == "name,sex,language,hours,pace,postfilter,gv,gv_f0,pause_gate"
     assert [l.split(",")[:3] for l in lines[1:]] == [["p225", "F", "en"], ["p226", "M", "en"]]
-    # the settings each voice renders with by default (the model has its variance statistics)
-    assert [l.split(",")[4:] for l in lines[1:]] == [[f"{S.POSTFILTER_BETA:g}", f"{S.GV_WEIGHT:g}", f"{S.GV_F0_WEIGHT:g}",
+    # uncalibrated pace, and the settings each voice renders with by default (the model has its variance statistics)
+    assert [l.split(",")[4:] for l in lines[1:]] == [["1", f"{S.POSTFILTER_BETA:g}", f"{S.GV_WEIGHT:g}", f"{S.GV_F0_WEIGHT:g}",
                                                       f"{S.PAUSE_GATE_DB:g}"]] * 2
 
 
