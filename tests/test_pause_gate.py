@@ -40,6 +40,17 @@ def test_depth_zero_is_off_and_bad_settings_are_refused():
         G.pause_gain(silent, 30.0, 0.0)
 
 
+def test_distance_to_speech_is_scipy_s_distance_transform():
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 300):
+        for p in (0.2, 0.8, 0.97):
+            silent = rng.random(n) < p
+            silent[rng.integers(n)] = False  # some speech
+            np.testing.assert_array_equal(G.distance_to_speech(silent), distance_transform_edt(silent))
+
+
 def test_frame_gain_is_interpolated_between_frame_centres():
     y = np.ones(9, np.float32)
     out = G.apply_frame_gain(y, np.array([1.0, 0.5, 0.0]), hop=4)
