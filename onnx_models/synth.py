@@ -130,9 +130,6 @@ GV_F0_WEIGHT = 0.0
 PAUSE_GATE_DB = 60.0
 PAUSE_FADE_MS = 100.0
 
-#: FFT size of WORLD's synthesis (None: CheapTrick's at the model's rate, 1024 at 16 kHz).
-SYNTH_FFT_SIZE: int | None = None
-
 #: The rendering settings a voice may carry defaults for (``VoiceCard.voice_defaults``), with the
 #: defaults of voices that carry none.
 RENDER_SETTINGS = {"postfilter": POSTFILTER_BETA, "gv": GV_WEIGHT, "gv_f0": GV_F0_WEIGHT, "pause_gate": PAUSE_GATE_DB}
@@ -316,7 +313,7 @@ class Voice:
                                                         np.array([self.card.lf0_variance[speaker]]), gv_f0, skip=0)[:, 0]
         beta = self.setting("postfilter", speaker, options)
         y = world.world_synthesize(feats, self.card.sample_rate, self.card.n_sp, self.card.frame_period_ms,
-                                   postfilter_beta=beta, fft_size=SYNTH_FFT_SIZE)
+                                   postfilter_beta=beta)
         depth = self.setting("pause_gate", speaker, options)
         if silent is not None and depth > 0.0:
             if len(silent) != len(feats):

@@ -119,3 +119,17 @@ def test_restore_variance_moves_each_dimension_towards_its_target():
     np.testing.assert_allclose(half[:, 1].std() / x[:, 1].std(), (1.0 / x[:, 1].var()) ** 0.25, rtol=1e-6)  # ~sqrt(2)
     np.testing.assert_array_equal(world.restore_variance(x, target, 0.0), x)
     np.testing.assert_array_equal(world.restore_variance(x[:1], target, 1.0), x[:1])
+
+
+@pytest.mark.parametrize("sr", [16000, 22050, 48000])  # (8 kHz has no coded bands)
+def test_aperiodicity_decoding_equals_pyworld_s(sr):
+    """world.decode_aperiodicity (a matrix product) against pyworld's frame loop, on voiced and
+    unvoiced frames and around WORLD's voicing threshold (mean coded value -0.5 dB)."""
+    fft = world.pyworld.get_cheaptrick_fft_size(sr)
+    n = world.pyworld.get_num_aperiodicities(sr)
+    rng = np.random.default_rng(sr)
+    cap = np.concatenate([rng.uniform(-60.0, 0.0, (200, n)), rng.uniform(-1.0, 0.0, (200, n)),
+                          np.full((1, n), -0.5), np.full((1, n), -0.4999), np.zeros((1, n))])
+    ours = world.decode_aperiodicity(cap, sr, fft)
+    np.testing.assert_allclose(ours, world.pyworld.decode_aperiodicity(np.ascontiguousarray(cap), sr, fft), rtol=1e-9)
+    assert (ours == world._AP_UNVOICED).any() and (ours < 0.5).any()  # both kinds of frame were there
