@@ -118,6 +118,9 @@ def normalize(text: str, lang: str = "en") -> str:
     t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _n2w(int(m.group(1)), lang, "ordinal"), t, flags=re.IGNORECASE)
     t = re.sub(r"(\d+(?:[.,]\d+)?)\s?%", lambda m: m.group(1) + (" percent" if lang == "en" else " %"), t)
     if lang == "en":
+        # Decades: "the 1990s" -> "the nineteen nineties", "the '80s" or "80s" -> "the eighties".
+        t = re.sub(r"(?<![\d.,])(1[1-9]\d0|20\d0)s\b", lambda m: _plural(_n2w(int(m.group(1)), "en", "year")), t)
+        t = re.sub(r"(?<![\w.,'’])['’]?([2-9]0)s\b", lambda m: _plural(_n2w(int(m.group(1)), "en")), t)
         # A bare year, also at the end of a sentence ("since 1991."), but not 1991.5 or 1,991.
         t = re.sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d|\s?(?:%|percent))",
                    lambda m: _n2w(int(m.group(1)), "en", "year"), t)
@@ -126,6 +129,13 @@ def normalize(text: str, lang: str = "en") -> str:
     t = re.sub(r"(?<!\w)-(\d)", lambda m: "minus " + m.group(1), t) if lang == "en" else t
     t = re.sub(r"\d+", lambda m: _n2w(int(m.group(0)), lang), t)
     return re.sub(r"\s+", " ", t).strip()
+
+
+def _plural(words: str) -> str:
+    """The plural of a number's last word ("nineteen ninety" -> "nineteen nineties")."""
+    head, _, last = words.rpartition(" ")
+    last = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return f"{head} {last}" if head else last
 
 
 def _date_en(year: int, month: int, day: int) -> str:

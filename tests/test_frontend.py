@@ -22,6 +22,7 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="esp
     ("He lives at 221B Baker Road.", "He lives at two hundred and twenty-one B Baker Road."),
     ("Due 12/25/2023, pages 10-20.", "Due December twenty-fifth, twenty twenty-three, pages ten to twenty."),
     ("It was -5 in 1991.5", "It was minus five in one thousand nine hundred and ninety-one point five"),
+    ("In the 1990s, the 2000s and the '80s or 60s.", "In the nineteen nineties, the two thousands and the eighties or sixties."),
 ])
 def test_normalize_english(text, spoken):
     assert F.normalize(text, "en") == spoken
