@@ -699,47 +699,59 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility: the English voices now read the fixed sentences as well as flite does (0.094
-  pooled over 1260 words against flite's 0.094 over 1008; 20 sentences, so one voice's figure moves
-  0.004 a word). The four flite-trained voices (0.084 pooled) beat the flite voices they learned
-  from, three of four; asterisk-allison, the one real English voice (0.46 h of prompts), reads
-  0.135, behind piper (0.111). The data paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took
-  `train.synth.wer`'s mean WER 0.594 -> 0.366, 0.222 -> 0.169 and 0.160 -> 0.105 (same-run
-  comparisons); the last step is 1500 sentences per flite voice from the fortunes package
-  (`train/synth/flite_texts.py`, read by flite with exact phone timings). More real English speech
-  would help allison most; no package here has more of her.
+- Intelligibility: the English voices read the fixed sentences as well as flite does, no better
+  (0.092 pooled over 1260 words against flite's 0.092 over 1008; 20 sentences, so one voice's
+  figure moves 0.004 a word, and a tie is what this measures). The step that made it a tie is the
+  pace calibration (`train/synth/calibrate_pace.py`, reports/synth-pace.md): the duration model's
+  L2 loss on log durations predicts their geometric mean, so every voice spoke 3-28 % faster than
+  the recordings it learned from; stretched back to each speaker's measured pace, the English
+  voices' WER on the 36 tuning sentences fell 0.084 -> 0.072 (asterisk-allison 0.126 -> 0.092)
+  and the fixed-sentence figure 0.098 -> 0.092. asterisk-allison, the one real English voice
+  (0.46 h of prompts), is still the weakest English voice (0.111) and flite-kal16 the weakest
+  flite-trained one (0.123, its source voice 0.127). Earlier, the data paid at every step: 0.85 h ->
+  1.93 h -> 3.5 h -> 8.6 h took `train.synth.wer`'s mean WER 0.594 -> 0.366, 0.222 -> 0.169 and
+  0.160 -> 0.105 (same-run comparisons). More real English speech would help allison most; no
+  package here has more of her.
+- Part of every system's WER is the recognizer's formatting, not the speech: tiny.en writes "5pm"
+  for "5 p.m." (3 edits for every system that says it right) and "1030" for "10:30" (normalized to
+  "one thousand thirty" against "ten thirty"). Both sides are normalized by the same front end, so
+  this costs every system alike and leaves the comparison fair, but no system here reaches 0.
 - Naturalness: the acoustic model (1.3 M parameters, L2 loss) predicts over-smoothed envelopes,
-  the classic cause of the muffled, buzzy sound of statistical parametric synthesis through WORLD
-  (`train.synth.diagnose --mos`: DistillMOS of the recordings 3.13, their copy-synthesis with the
-  post-filter 3.08, the model from text 3.01). The global-variance compensation (`--gv`, 1 by
-  default) and the cepstral post-filter (0.2) recover part of it: the
-  msar voices average 3.02 (best 3.30, flite-rms, above every flite voice), above festival (2.78)
-  but below flite rms (3.23). The flite-trained voices can hardly score above the flite voices
-  they imitate; the step up to piper (an end-to-end VITS voice, a 63 MB ONNX model) needs a neural
-  vocoder in place of WORLD and a non-L2 acoustic loss.
-- The front end shares the blame on the fixed sentences: `onnx_models/frontend.py` reads "€2.3
-  million" as "two euros.three million" and a bare year ("since 1991") as a cardinal number; the
-  scoring normalizes reference and recognizer output with the same front end, so this costs the
-  msar voices only where the spoken form is wrong, not where the written form differs.
+  the classic cause of the muffled, buzzy sound of statistical parametric synthesis through WORLD.
+  Global-variance compensation, the cepstral post-filter, the pause gate and per-voice defaults
+  (reports/synth-postfilter.md) recover part of it: DistillMOS 3.20 on average over the msar
+  voices, above flite rms (3.18) and festival (2.77), far below piper (4.2); DNSMOS OVRL 2.99,
+  above flite and festival only for flite-rms. The pace calibration cost a little of it
+  (DistillMOS 3.19 -> 3.15 on the tuning sentences, most on allison), taken for the words. The
+  flite-trained voices can hardly score far above the flite voices they imitate; the step up to
+  piper (an end-to-end VITS voice, a 63 MB ONNX model) needs a neural vocoder in place of WORLD
+  and a non-L2 acoustic loss, GPU-scale training.
 - The non-English voices (it, fr, ru) are scored for naturalness, identity and speed only: the
   offline recognizer shipped here is English-only.
 - The held-out set is a weak test: the synthesis split holds out recordings, not texts, and the
   corpus' telephony prompts are read by several voices, so each held-out English text was in the
   training data of most other English voices (the "seen" counts). The fixed sentences, new to
-  every voice, are the measure to go by; a text-disjoint split in `train/synth/prepare.py` would
-  make the held-out set a second one.
+  every voice, are the measure to go by.
 - Identity: where a voice sits closer to another speaker's recordings than to its own, its
   embedding row learned little that is speaker-specific from 8-28 minutes of short prompts; every
   transcribed prompt of up to 6 s is used now, so more audio per real speaker means longer
   utterances (festvox-ru has 620, of which 102 are short enough) or new recordings.
 - Run to run: msar, flite, festival and espeak-ng give the same audio every run; piper's VITS
   samples noise inside its graph, so its scores move a little between runs. The recognizer's
-  temperature fallback (taken on the garbled msar utterances) is seeded per utterance, with the
-  recognizer loaded afresh for each (`train/synth/wer.py`: CTranslate2 seeds a worker thread's
-  generator once, so seeding alone fixed only a run's first read): unseeded, two runs of this
-  benchmark differed by up to 0.06 WER on one msar voice.
-- Speed is not a problem: WORLD synthesis dominates (about 80 % of the time, `reports/synth.md`),
-  and a neural vocoder would have to stay above the 20x budget.
+  temperature fallback is seeded per utterance, with the recognizer loaded afresh for each
+  (`train/synth/wer.py`): unseeded, two runs of this benchmark differed by up to 0.06 WER on one
+  msar voice.
+- Speed: x real time per core depends on the machine of the day. On 2026-12-02 this benchmark
+  measured flite slt at 62x and msar flite-slt at 39x; on 2026-12-03 the same flite at 36-41x,
+  festival and piper 1.6-1.8x slower than the day before, and msar flite-slt at 18x, later 20x.
+  The same-run ratio is the figure to compare: msar flite-slt over flite slt went 0.45 -> 0.54 with
+  WORLD's envelope and aperiodicity decoding done as one matrix product (equal to pyworld to
+  rounding) and the pause gate's scipy import dropped from start-up. What is left: pyworld's
+  synthesis about half of the time, one pulse per pitch period, so the female voices (higher F0,
+  17.5-19.8x) are among the slowest; the acoustic LSTM about a fifth; start-up of the CLI (Python, numpy,
+  onnxruntime, pyworld, model checks) about 1 CPU s per run. A 512-point synthesis FFT would save
+  ~40 % of pyworld's time but cost DistillMOS 3.15 -> 3.07 (flite-rms 3.35 -> 3.06), so it is not
+  used. On this machine the 20x target holds for 4 of 9 voices (mean 20.2x; CLI 16.9x).
 """
 
 
