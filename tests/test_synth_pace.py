@@ -66,34 +66,51 @@ def test_a_bad_pace_is_a_clear_error(tmp_path, bad):
         _copy_with_pace(tmp_path, {spk: bad})
 
 
+TEXTS = ["The garden behind the old house was full of yellow roses.", "Could you turn the music down a little?",
+         "Seven students finished the test before the bell rang.", "A cold wind blew across the harbor.",
+         "My brother fixed the bicycle with a piece of wire.", "Where did you leave the keys to the car?",
+         "The baker opens his shop at six every morning.", "We walked along the river until sunset.",
+         "Nobody expected the little team to win the match.", "Put the heavy boxes on the bottom shelf.",
+         "The doctor told him to drink more water.", "Is there a quiet place where we can talk?"]
+
+
 @needs_voice
 def test_calibration_measures_a_known_stretch_and_writes_it(tmp_path):
-    """Recordings made by the voice itself at 1.3 times its length: the calibration finds 1.3 for
-    that speaker, leaves the speakers without recordings alone, and a rerun keeps it."""
+    """Recordings made by the voice itself at 1.3 times its length, in VCTK's layout: the
+    calibration finds 1.3 for that speaker, leaves the speakers without recordings alone, and a
+    rerun keeps it."""
     (tmp_path / "m").mkdir()
     voice = _copy_with_pace(tmp_path / "m", None)
     spk = voice.speakers[-1].name
-    corpus = tmp_path / "corpus"
-    (corpus / "wav").mkdir(parents=True)
-    texts = ["The garden behind the old house was full of yellow roses.", "Could you turn the music down a little?",
-             "Seven students finished the test before the bell rang.", "A cold wind blew across the harbor.",
-             "My brother fixed the bicycle with a piece of wire.", "Where did you leave the keys to the car?",
-             "The baker opens his shop at six every morning.", "We walked along the river until sunset.",
-             "Nobody expected the little team to win the match.", "Put the heavy boxes on the bottom shelf.",
-             "The doctor told him to drink more water.", "Is there a quiet place where we can talk?"]
-    with open(corpus / "manifest.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "speaker", "transcript"])
-        w.writeheader()
-        for i, text in enumerate(texts):
-            y, sr = voice.synthesize(text, spk, S.SynthOptions(rate=1 / 1.3))
-            sf.write(corpus / "wav" / f"{i}.wav", np.concatenate([np.zeros(sr // 4), y, np.zeros(sr // 3)]), sr)
-            w.writerow({"path": f"wav/{i}.wav", "speaker": spk, "transcript": text})
-        w.writerow({"path": "wav/0.wav", "speaker": spk, "transcript": "Two words."})  # too short: skipped
+    corpus = tmp_path / "vctk"
+    (corpus / "wav48" / spk).mkdir(parents=True)
+    (corpus / "txt" / spk).mkdir(parents=True)
+    for i, text in enumerate(TEXTS + ["Two words."]):  # the last: too short, skipped
+        y, sr = voice.synthesize(text, spk, S.SynthOptions(rate=1 / 1.3))
+        sf.write(corpus / "wav48" / spk / f"{spk}_{i:03d}.wav", np.concatenate([np.zeros(sr // 4), y, np.zeros(sr // 3)]), sr)
+        (corpus / "txt" / spk / f"{spk}_{i:03d}.txt").write_text(text + "\n")
     entry = C.calibrate(voice, corpus)
-    assert entry["utterances"][spk] == len(texts)
+    assert entry["utterances"][spk] == len(TEXTS)
     assert list(entry["speakers"]) == [spk]
     assert entry["speakers"][spk] == pytest.approx(1.3, abs=0.03)
     registry.update_sidecar(voice.path, "pace", entry)
     again = S.Voice(voice.path)
     assert again.pace(spk) == entry["speakers"][spk] and again.pace(voice.speakers[0].name) == 1.0
     assert C.calibrate(again, corpus)["speakers"][spk] == pytest.approx(entry["speakers"][spk], abs=0.03)
+
+
+def test_recordings_are_read_from_an_msar_corpus_too(tmp_path):
+    """The corpus `make data` writes: manifest rows of the speaker, in its languages, with enough words."""
+    (tmp_path / "a.wav").write_bytes(b"")
+    fields = ["path", "speaker", "sex", "language", "duration_s", "transcript", "section", "source", "source_file"]
+    with open(tmp_path / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        row = {"path": "a.wav", "speaker": "spk-a", "sex": "F", "language": "en", "duration_s": "2.0",
+               "transcript": "One two three four.", "section": "clean", "source": "x", "source_file": "a.wav"}
+        w.writerow(row)
+        w.writerow(row | {"transcript": "Too short."})
+        w.writerow(row | {"language": "fr"})
+        w.writerow(row | {"speaker": "spk-b"})
+    got = C.recordings(tmp_path, "spk-a", {"en"})
+    assert [(it["text"], it["audio"]) for it in got] == [("One two three four.", str(tmp_path / "a.wav"))]

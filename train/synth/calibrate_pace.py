@@ -6,8 +6,9 @@ The duration model is trained with an L2 loss on log(1 + frames), so it predicts
 log duration, whose exponential is shorter than the mean duration (Jensen's inequality; by about
 exp(var/2) for a log-duration variance ``var``): every voice speaks faster than the speaker it
 learned from. This script measures by how much, per speaker, on that speaker's own transcribed
-recordings (the corpus manifests that ``make data`` writes; for the flite voices, flite's
-renderings): the median over utterances of the recording's active span (first to last 10 ms
+recordings, read as the recipe reads them (the corpus manifests that ``make data`` writes, where
+the flite voices' recordings are flite's renderings, or a ``SPEAKER/UTT`` folder such as VCTK):
+the median over utterances of the recording's active span (first to last 10 ms
 frame within :data:`SPAN_DB` dB of the loudest, so leading and trailing silence do not count)
 over the synthesized transcript's. The factor (``pace`` in the acoustic sidecar) multiplies the
 predicted durations at run time (``msar.onnx_models.synth.Voice.durations``), so ``--rate 1`` is
@@ -19,7 +20,6 @@ utterances keep 1.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import sys
 from pathlib import Path
@@ -39,7 +39,6 @@ MIN_UTTS = 10
 #: Transcripts shorter than this many words are skipped: on one-word prompts the measurement is
 #: mostly the edges.
 MIN_WORDS = 3
-MANIFESTS = ("manifest.csv", "synthetic.csv")
 
 
 def active_span_s(y: np.ndarray, sr: int, span_db: float = SPAN_DB) -> float:
@@ -60,19 +59,20 @@ def active_span_s(y: np.ndarray, sr: int, span_db: float = SPAN_DB) -> float:
     return (active[-1] - active[0] + 1) * hop / sr
 
 
-def recordings(corpus: Path, speaker: str, n: int = UTTS, min_words: int = MIN_WORDS, seed: int = 0) -> list[dict]:
-    """Up to ``n`` manifest rows of ``speaker`` with a transcript of ``min_words`` words or more,
-    a seeded random sample."""
-    rows = []
-    for name in MANIFESTS:
-        path = corpus / name
-        if path.exists():
-            with open(path, newline="", encoding="utf-8") as f:
-                rows += [r for r in csv.DictReader(f)
-                         if r["speaker"] == speaker and len(r.get("transcript", "").split()) >= min_words]
-    rows.sort(key=lambda r: r["path"])
-    np.random.default_rng(seed).shuffle(rows)
-    return rows[:n]
+def recordings(corpus: Path, speaker: str, languages: set[str], n: int = UTTS, min_words: int = MIN_WORDS,
+               seed: int = 0) -> list[dict]:
+    """Up to ``n`` utterances of ``speaker`` (``audio`` path and ``text``) in one of ``languages``
+    with a transcript of ``min_words`` words or more, a seeded random sample. ``corpus`` is laid out
+    as the synthesis recipe reads it (``train.synth.prepare.corpus_items``): an msar corpus folder
+    (its manifests) or ``SPEAKER/UTT`` audio with transcripts, VCTK's layout included."""
+    from train.synth.prepare import corpus_items
+
+    folder_language = sorted(languages)[0] if languages else "en"
+    items = [it for it in corpus_items([corpus], languages, folder_language, 10**9, float("inf"))
+             if it["speaker"] == speaker and len(it["text"].split()) >= min_words]
+    items.sort(key=lambda it: it["audio"])
+    np.random.default_rng(seed).shuffle(items)
+    return items[:n]
 
 
 def measure(voice: S.Voice, corpus: Path, speaker: str, n: int = UTTS) -> dict:
@@ -80,10 +80,11 @@ def measure(voice: S.Voice, corpus: Path, speaker: str, n: int = UTTS) -> dict:
     ratios of active spans (recording / synthesis, at the voice's current pace) and how many
     transcripts the front end could not speak."""
     ratios, skipped = [], 0
-    for r in recordings(corpus, speaker, n):
-        y, sr = sf.read(str(corpus / r["path"]), dtype="float32", always_2d=False)
+    languages = {x for x in voice.speaker(speaker).language.split(",") if x} or {"en"}
+    for it in recordings(corpus, speaker, languages, n):
+        y, sr = sf.read(it["audio"], dtype="float32", always_2d=False)
         try:
-            z, zsr = voice.synthesize(r["transcript"], speaker)
+            z, zsr = voice.synthesize(it["text"], speaker, S.SynthOptions(language=it.get("language")))
         except MsarError:
             skipped += 1
             continue
@@ -121,12 +122,14 @@ def calibrate(voice: S.Voice, corpus: Path, n: int = UTTS) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=S.DEFAULT_MODEL, help="acoustic model name or .onnx path")
-    ap.add_argument("--corpus", type=Path, required=True, help="the corpus `make data` prepared (cache/corpus)")
+    ap.add_argument("--corpus", type=Path, required=True,
+                    help="what the model was trained on: the corpus `make data` prepared (cache/corpus) or a "
+                         "SPEAKER/UTT folder with transcripts (VCTK's layout included)")
     ap.add_argument("--utterances", type=int, default=UTTS, help="per speaker")
     ap.add_argument("--write", action="store_true", help="write the result into the model's sidecar as `pace`")
     args = ap.parse_args(argv)
-    if not any((args.corpus / m).exists() for m in MANIFESTS):
-        raise SystemExit(f"{args.corpus}: no {' or '.join(MANIFESTS)} (make data prepares them)")
+    if not args.corpus.is_dir():
+        raise SystemExit(f"{args.corpus}: no such corpus folder")
     voice = S.load_voice(args.model)
     entry = calibrate(voice, args.corpus, args.utterances)
     if args.write and not entry["speakers"]:
