@@ -699,19 +699,22 @@ def targets(systems, summary, cli, real_emb=None) -> list[str]:
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility: the English voices read the fixed sentences as well as flite does, no better
-  (0.092 pooled over 1260 words against flite's 0.092 over 1008; 20 sentences, so one voice's
-  figure moves 0.004 a word, and a tie is what this measures). The step that made it a tie is the
-  pace calibration (`train/synth/calibrate_pace.py`, reports/synth-pace.md): the duration model's
-  L2 loss on log durations predicts their geometric mean, so every voice spoke 3-28 % faster than
-  the recordings it learned from; stretched back to each speaker's measured pace, the English
-  voices' WER on the 36 tuning sentences fell 0.084 -> 0.072 (asterisk-allison 0.126 -> 0.092)
-  and the fixed-sentence figure 0.098 -> 0.092. asterisk-allison, the one real English voice
-  (0.46 h of prompts), is still the weakest English voice (0.111) and flite-kal16 the weakest
-  flite-trained one (0.123, its source voice 0.127). Earlier, the data paid at every step: 0.85 h ->
-  1.93 h -> 3.5 h -> 8.6 h took `train.synth.wer`'s mean WER 0.594 -> 0.366, 0.222 -> 0.169 and
-  0.160 -> 0.105 (same-run comparisons). More real English speech would help allison most; no
-  package here has more of her.
+- Intelligibility: the English voices read the fixed sentences about as well as flite does, and
+  this benchmark cannot tell them apart: 0.098 pooled over 1260 words in this run against flite's
+  0.092 over 1008, where the run before it, with every voice's settings the same but for pace
+  factors 0.001 apart (flite-rms) and 0.05 apart (asterisk-allison), gave msar 0.092. In that
+  change flite-rms lost 6 words on two sentences ("January 2nd" heard as "Chan-Yew-Ery II") and
+  gained none: tiny.en on 20 sentences moves 0.004 a word per voice and flips words on
+  imperceptible changes. What moved it for real is the pace calibration
+  (`train/synth/calibrate_pace.py`, reports/synth-pace.md): the duration model's L2 loss on log
+  durations predicts their geometric mean, so every voice spoke 3-28 % faster than the recordings
+  it learned from; at each speaker's measured pace the English voices' WER on the 36 tuning
+  sentences fell from 0.084 to 0.072 and the fixed-sentence figure from 0.098 (the run before the
+  calibration) to 0.092-0.098. asterisk-allison, the one real English voice (0.46 h of prompts),
+  is the weakest English voice (0.115) with flite-kal16 (0.123; its source voice 0.127). Earlier,
+  the data paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took `train.synth.wer`'s mean
+  WER 0.594 -> 0.366, 0.222 -> 0.169 and 0.160 -> 0.105 (same-run comparisons). More real English
+  speech would help allison most; no package here has more of her.
 - Part of every system's WER is the recognizer's formatting, not the speech: tiny.en writes "5pm"
   for "5 p.m." (3 edits for every system that says it right) and "1030" for "10:30" (normalized to
   "one thousand thirty" against "ten thirty"). Both sides are normalized by the same front end, so
@@ -743,15 +746,17 @@ ANALYSIS = """
   msar voice.
 - Speed: x real time per core depends on the machine of the day. On 2026-12-02 this benchmark
   measured flite slt at 62x and msar flite-slt at 39x; on 2026-12-03 the same flite at 36-41x,
-  festival and piper 1.6-1.8x slower than the day before, and msar flite-slt at 18x, later 20x.
-  The same-run ratio is the figure to compare: msar flite-slt over flite slt went 0.45 -> 0.54 with
-  WORLD's envelope and aperiodicity decoding done as one matrix product (equal to pyworld to
-  rounding) and the pause gate's scipy import dropped from start-up. What is left: pyworld's
-  synthesis about half of the time, one pulse per pitch period, so the female voices (higher F0,
-  17.5-19.8x) are among the slowest; the acoustic LSTM about a fifth; start-up of the CLI (Python, numpy,
-  onnxruntime, pyworld, model checks) about 1 CPU s per run. A 512-point synthesis FFT would save
-  ~40 % of pyworld's time but cost DistillMOS 3.15 -> 3.07 (flite-rms 3.35 -> 3.06), so it is not
-  used. On this machine the 20x target holds for 4 of 9 voices (mean 20.2x; CLI 16.9x).
+  festival and piper 1.6-1.8x slower than the day before, and msar flite-slt at 18x in the
+  morning, 21x in this run. The same-run ratio is the figure to compare: msar flite-slt over flite
+  slt went 0.45 -> 0.57 with WORLD's envelope and aperiodicity decoding done as one matrix product
+  (equal to pyworld to rounding) and the pause gate's scipy import dropped from start-up (CLI
+  12.7x -> 16.6x). What is left: pyworld's synthesis about half of the time, one pulse per pitch
+  period, so the female voices (higher F0; 18.2-20.6x) are slower than the male ones
+  (20.9-25.3x); the acoustic LSTM about a fifth; start-up of the CLI (Python, numpy, onnxruntime,
+  pyworld, model checks) about 1 CPU s per run. A 512-point synthesis FFT would save ~40 % of
+  pyworld's time but cost DistillMOS 3.15 -> 3.07 (flite-rms 3.35 -> 3.06), so it is not used. In
+  this run the 20x target holds for 7 of 9 voices through the API (mean 21.6x; asterisk-june
+  19.5x, asterisk-ivrvoiceru 18.2x) and not for the CLI with its start-up (16.6x on 84 s of audio).
 """
 
 

@@ -236,3 +236,21 @@ def test_hmm_realignment_writes_its_index_last_and_keeps_every_example(model, vc
     assert not list(out.rglob("*.tmp*"))
     order = sorted(out.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
     assert order[-1].name == "index.json"
+
+
+def test_pace_calibration_on_the_recipe_corpus(model, vctk, tmp_path, monkeypatch):
+    """`calibrate_pace` reads the VCTK layout the recipe trained on and writes each speaker's pace
+    into (a copy of) the model; too few recordings is a clear refusal, nothing written."""
+    from train.synth import calibrate_pace as C
+
+    shutil.copytree(model.parent, tmp_path / "models")
+    copy = tmp_path / "models" / model.name
+    with pytest.raises(SystemExit, match="nothing written"):
+        C.main(["--model", str(copy), "--corpus", str(vctk), "--write"])  # 4 recordings each < MIN_UTTS
+    assert "pace" not in json.loads((tmp_path / "models" / f"{model.name}.json").read_text())
+    monkeypatch.setattr(C, "MIN_UTTS", 2)
+    assert C.main(["--model", str(copy), "--corpus", str(vctk), "--write"]) == 0
+    pace = json.loads((tmp_path / "models" / f"{model.name}.json").read_text())["pace"]
+    assert sorted(pace["speakers"]) == ["p225", "p226"] and pace["utterances"] == {"p225": 4, "p226": 4}
+    assert all(S.PACE_RANGE[0] <= v <= S.PACE_RANGE[1] for v in pace["speakers"].values())
+    assert S.Voice(copy).pace("p225") == pace["speakers"]["p225"]
