@@ -13,7 +13,6 @@ Scores: WER of faster-whisper tiny.en (``train.synth.wer``, seeded), DistillMOS 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ def main(argv=None) -> int:
 
     import dnsmos_one_thread
     import distillmos_one_thread
-    from synth_postfilter_tune import MORE_SENTENCES, SENTENCES
+    from synth_postfilter_tune import MORE_SENTENCES, SENTENCES, write_report
 
     from msar.dsp import audio
     from msar.onnx_models import synth as S
@@ -78,13 +77,7 @@ def main(argv=None) -> int:
         L.append(f"| {name} | {pace} | {u[0]:.3f} | {c[0]:.3f} | {u[1]:.3f} | {c[1]:.3f} | {u[2]:.3f} | {c[2]:.3f} "
                  f"| {u[3]:.1f} | {c[3]:.1f} |")
     L += ["", f"{len(rows)} utterances in {time.perf_counter() - start:.0f} s wall.", ""]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(L))
-    with open(args.out.with_suffix(".csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    print("\n".join(L))
+    write_report(args.out, L, rows)
     return 0
 
 

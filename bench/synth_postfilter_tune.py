@@ -178,14 +178,20 @@ def main(argv=None) -> int:
         write_voice_defaults(voice, chosen, len(sentences))
         L.append(f"\nWritten into {voice.path.name}'s sidecar as voice_defaults (voices not named keep the module defaults).")
     L += ["", f"{len(rows)} utterances in {time.perf_counter() - start:.0f} s wall on the shared machine.", ""]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(L))
-    with open(args.out.with_suffix(".csv"), "w", newline="") as f:
+    write_report(args.out, L, rows)
+    return 0
+
+
+def write_report(out: Path, lines: list[str], rows: list[dict]) -> None:
+    """The markdown ``lines`` to ``out`` and the per-utterance ``rows`` to the CSV beside it; the
+    markdown to stdout too."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    with open(out.with_suffix(".csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    print("\n".join(L))
-    return 0
+    print("\n".join(lines))
 
 
 #: A voice's own settings must beat the module defaults' DistillMOS + DNSMOS OVRL by this much on
