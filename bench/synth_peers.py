@@ -709,7 +709,7 @@ ANALYSIS = """
   (`train/synth/calibrate_pace.py`, reports/synth-pace.md): the duration model's L2 loss on log
   durations predicts their geometric mean, so every voice spoke 3-28 % faster than the recordings
   it learned from; at each speaker's measured pace the English voices' WER on the 36 tuning
-  sentences fell from 0.084 to 0.072 and the fixed-sentence figure from 0.098 (the run before the
+  sentences fell from 0.084 to 0.076 and the fixed-sentence figure from 0.098 (the run before the
   calibration) to 0.092-0.098. asterisk-allison, the one real English voice (0.46 h of prompts),
   is the weakest English voice (0.115) with flite-kal16 (0.123; its source voice 0.127). Earlier,
   the data paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took `train.synth.wer`'s mean
@@ -725,7 +725,7 @@ ANALYSIS = """
   (reports/synth-postfilter.md) recover part of it: DistillMOS 3.20 on average over the msar
   voices, above flite rms (3.18) and festival (2.77), far below piper (4.2); DNSMOS OVRL 2.99,
   above flite and festival only for flite-rms. The pace calibration cost a little of it
-  (DistillMOS 3.19 -> 3.15 on the tuning sentences, most on allison), taken for the words. The
+  (DistillMOS 3.19 -> 3.16 on the tuning sentences, most on allison and flite-rms), taken for the words. The
   flite-trained voices can hardly score far above the flite voices they imitate; the step up to
   piper (an end-to-end VITS voice, a 63 MB ONNX model) needs a neural vocoder in place of WORLD
   and a non-L2 acoustic loss, GPU-scale training.
