@@ -213,11 +213,12 @@ export-synth: $(VENV)/.torch
 	  --data $(SYNTH_PREP)-hmm
 	$(MAKE) synth-pace
 
-# Measure each voice's pace on its own transcribed recordings and write it into the sidecar (`pace`):
+# Measure each voice's pace on its own transcribed recordings (SYNTH_CORPUS, a VCTK folder too) and write
+# it into the sidecar (`pace`):
 # the duration model's log-domain loss makes every voice faster than its speaker (reports/synth-pace.md).
 .PHONY: synth-pace
 synth-pace: $(STAMP)
-	$(BIN)/python -m train.synth.calibrate_pace --model onnx_models/$(SYNTH_NAME).onnx --corpus $(CACHE)/corpus --write
+	$(BIN)/python -m train.synth.calibrate_pace --model onnx_models/$(SYNTH_NAME).onnx --corpus $(SYNTH_CORPUS) --write
 
 # Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
 # utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
