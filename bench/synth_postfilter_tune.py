@@ -224,5 +224,6 @@ def write_voice_defaults(voice, chosen: dict[str, dict[str, float]], n_sentences
                 f"defaults, if {MIN_GAIN:g} higher; English voices only (the WER is English)",
         "speakers": chosen})
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -260,7 +260,7 @@ def world_synthesize(feats: np.ndarray, sr: int, n_sp: int = N_SP_DIMS,
     ``postfilter_beta`` > 0 sharpens the envelope first (:func:`sharpen_envelope`). A smaller
     synthesis FFT would be faster (512 at 16 kHz: ~40 % less time in ``pyworld.synthesize``) but was
     measured to cost naturalness on the synthesis voices (DistillMOS 3.148 -> 3.066 over 60
-    sentences, flite-rms 3.35 -> 3.06), so the contract's size is kept.
+    utterances, flite-rms 3.35 -> 3.06), so the contract's size is kept.
     """
     feats = np.asarray(feats, dtype=np.float64)
     lay = feature_layout(sr, n_sp)

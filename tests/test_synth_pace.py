@@ -89,6 +89,8 @@ def test_calibration_measures_a_known_stretch_and_writes_it(tmp_path):
         y, sr = voice.synthesize(text, spk, S.SynthOptions(rate=1 / 1.3))
         sf.write(corpus / "wav48" / spk / f"{spk}_{i:03d}.wav", np.concatenate([np.zeros(sr // 4), y, np.zeros(sr // 3)]), sr)
         (corpus / "txt" / spk / f"{spk}_{i:03d}.txt").write_text(text + "\n")
+    (corpus / "wav48" / spk / f"{spk}_900.wav").write_bytes(b"not audio")  # unreadable: skipped, not fatal
+    (corpus / "txt" / spk / f"{spk}_900.txt").write_text("A recording that cannot be read.\n")
     entry = C.calibrate(voice, corpus)
     assert entry["utterances"][spk] == len(TEXTS)
     assert list(entry["speakers"]) == [spk]
@@ -114,3 +116,20 @@ def test_recordings_are_read_from_an_msar_corpus_too(tmp_path):
         w.writerow(row | {"speaker": "spk-b"})
     got = C.recordings(tmp_path, "spk-a", {"en"})
     assert [(it["text"], it["audio"]) for it in got] == [("One two three four.", str(tmp_path / "a.wav"))]
+
+
+@needs_voice
+def test_too_few_recordings_keep_an_earlier_calibration(tmp_path):
+    (tmp_path / "m").mkdir()
+    voice = _copy_with_pace(tmp_path / "m", {"flite-slt": 1.2})
+    corpus = tmp_path / "vctk"
+    for spk in ("flite-slt", "flite-rms"):
+        (corpus / "wav48" / spk).mkdir(parents=True)
+        (corpus / "txt" / spk).mkdir(parents=True)
+        for i, text in enumerate(TEXTS[:3]):
+            y, sr = voice.synthesize(text, spk)
+            sf.write(corpus / "wav48" / spk / f"{i}.wav", y, sr)
+            (corpus / "txt" / spk / f"{i}.txt").write_text(text)
+    entry = C.calibrate(voice, corpus)
+    assert entry["speakers"] == {"flite-slt": 1.2}  # kept; flite-rms was never calibrated
+    assert entry["utterances"]["flite-slt"] == entry["utterances"]["flite-rms"] == 3

@@ -14,7 +14,7 @@ over the synthesized transcript's. The factor (``pace`` in the acoustic sidecar)
 predicted durations at run time (``msar.onnx_models.synth.Voice.durations``), so ``--rate 1`` is
 the speaker's own pace. It is measured with the current calibration applied and multiplied into
 it, so a rerun refines rather than compounds it. Speakers with fewer than :data:`MIN_UTTS` usable
-utterances keep 1.
+utterances keep what they had (1 if never calibrated).
 """
 
 from __future__ import annotations
@@ -82,10 +82,10 @@ def measure(voice: S.Voice, corpus: Path, speaker: str, n: int = UTTS) -> dict:
     ratios, skipped = [], 0
     languages = {x for x in voice.speaker(speaker).language.split(",") if x} or {"en"}
     for it in recordings(corpus, speaker, languages, n):
-        y, sr = sf.read(it["audio"], dtype="float32", always_2d=False)
         try:
+            y, sr = sf.read(it["audio"], dtype="float32", always_2d=False)
             z, zsr = voice.synthesize(it["text"], speaker, S.SynthOptions(language=it.get("language")))
-        except MsarError:
+        except (MsarError, sf.LibsndfileError, OSError):  # unspeakable text or unreadable audio
             skipped += 1
             continue
         real, synth = active_span_s(y, sr), active_span_s(z, zsr)
@@ -96,23 +96,25 @@ def measure(voice: S.Voice, corpus: Path, speaker: str, n: int = UTTS) -> dict:
 
 def calibrate(voice: S.Voice, corpus: Path, n: int = UTTS) -> dict:
     """The ``pace`` sidecar entry for ``voice``: per speaker, the current pace times the median
-    ratio (1 where fewer than :data:`MIN_UTTS` utterances could be measured), with the counts and
-    quartiles it rests on."""
+    ratio (where fewer than :data:`MIN_UTTS` utterances could be measured: the earlier
+    calibration, if any, else none, i.e. 1), with the counts and quartiles it rests on."""
     speakers, counts, quartiles = {}, {}, {}
     for spk in voice.speakers:
         m = measure(voice, corpus, spk.name, n)
         r = m["ratios"]
         counts[spk.name] = int(len(r))
-        if len(r) < MIN_UTTS:
-            print(f"{spk.name}: {len(r)} usable utterances (< {MIN_UTTS}): pace left at 1", file=sys.stderr)
-            continue
         old = voice.pace(spk.name)
+        if len(r) < MIN_UTTS:
+            if spk.name in voice.card.pace:  # an earlier measurement stands
+                speakers[spk.name] = old
+            print(f"{spk.name}: {len(r)} usable utterances (< {MIN_UTTS}): pace left at {old:g}", file=sys.stderr)
+            continue
         lo, med, hi = (float(q) for q in np.quantile(r, [0.25, 0.5, 0.75]))
         pace = float(np.clip(old * med, *S.PACE_RANGE))
         speakers[spk.name] = round(pace, 3)
         quartiles[spk.name] = [round(old * lo, 3), round(old * hi, 3)]
         print(f"{spk.name:24s} {len(r):3d} utts  pace {old:.3f} -> {pace:.3f}  (quartiles {old * lo:.3f}-{old * hi:.3f};"
-              f" {m['skipped']} unspeakable)", file=sys.stderr)
+              f" {m['skipped']} skipped)", file=sys.stderr)
     return {"measured_by": "python -m train.synth.calibrate_pace", "date": datetime.date.today().isoformat(),
             "method": f"median over up to {n} transcribed recordings per speaker (>= {MIN_WORDS} words) of the "
                       f"recording's active span over the synthesized transcript's (frames within {SPAN_DB:g} dB of "
