@@ -1,5 +1,6 @@
-"""The issue-6 target lines of `make bench-synth` (bench/synth_peers.py: targets): intelligibility
-is judged on the English voices together against flite's voices together."""
+"""The issue-6 target lines of `make bench-synth` (bench/synth_peers.py: targets, wer_gap):
+intelligibility is judged on the English voices together against flite's voices together, pooled
+over the fixed sentences and the WER-only set, with a bootstrap interval over sentences."""
 
 import importlib
 import os
@@ -37,3 +38,33 @@ def test_one_good_voice_does_not_meet_it_for_the_rest(peers):
     systems, summary = _systems(peers, {"msar a": 0.05, "msar b": 0.20, "flite x": 0.08, "flite y": 0.10})
     line = peers.targets(systems, summary, None)[0]
     assert "English voices together: not met." in line and "msar 0.125" in line
+
+
+def _utts(peers, edits: dict[str, list[int]], words: int = 10, set_="wer"):
+    return [peers.Utt(name, set_, i, "", 1.0, 0.1, {"edits": e, "words": words})
+            for name, es in edits.items() for i, e in enumerate(es)]
+
+
+def test_wer_gap_is_the_difference_of_the_pooled_rates_with_an_interval(peers):
+    utts = _utts(peers, {"msar a": [1, 0, 2, 1] * 10, "msar b": [1, 1, 0, 1] * 10, "flite x": [0, 0, 1, 0] * 10})
+    g = peers.wer_gap(utts, ["msar a", "msar b"], ["flite x"])
+    assert g["sentences"] == 40 and g["words"] == 400
+    assert g["gap"] == pytest.approx((70 / 2 - 10) / 400)
+    assert 0 < g["lo"] < g["gap"] < g["hi"]
+
+
+def test_wer_gap_uses_only_sentences_every_system_read(peers):
+    utts = _utts(peers, {"msar a": [3, 0], "flite x": [0, 0]}) + _utts(peers, {"msar a": [5]}, set_="fixed")
+    assert peers.wer_gap(utts, ["msar a"], ["flite x"])["sentences"] == 2
+
+
+def test_the_target_is_judged_on_the_pooled_sets_and_a_tie_is_called_one(peers):
+    systems, summary = _systems(peers, {"msar a": 0.05, "flite x": 0.08})
+    summary["msar a"]["wer"], summary["flite x"]["wer"] = 0.07, 0.06  # pooled with the WER-only set
+    line = peers.targets(systems, summary, None)[0]
+    assert "together: not met." in line and "pooled: msar 0.070" in line
+    tie = {"gap": 0.01, "lo": -0.002, "hi": 0.02, "sentences": 80, "words": 900}
+    line = peers.targets(systems, summary, None, gap=tie)[0]
+    assert "together: a tie (not met on the means, within the noise)." in line and "[-0.002, +0.020]" in line
+    clear = dict(tie, lo=0.004)
+    assert "together: not met." in peers.targets(systems, summary, None, gap=clear)[0]

@@ -133,3 +133,54 @@ def test_aperiodicity_decoding_equals_pyworld_s(sr):
     ours = world.decode_aperiodicity(cap, sr, fft)
     np.testing.assert_allclose(ours, world.pyworld.decode_aperiodicity(np.ascontiguousarray(cap), sr, fft), rtol=1e-9)
     assert (ours == world._AP_UNVOICED).any() and (ours < 0.5).any()  # both kinds of frame were there
+
+
+def test_sparse_unvoiced_marks_only_frames_far_from_voicing():
+    f0 = np.array([0, 0, 0, 0, 120, 130, 0, 0, 0, 0, 0, 0, 0, 140.0])
+    ap = np.full((len(f0), 5), 0.3)
+    g, a = world.sparse_unvoiced(f0, ap, 200.0)
+    # distance to voicing: 4 3 2 1 0 0 1 2 3 4 3 2 1 0
+    assert g.tolist() == [200, 200, 0, 0, 120, 130, 0, 0, 200, 200, 200, 0, 0, 140]
+    assert (a[[0, 1, 2, 7, 8, 9, 10, 11]] == 1.0).all()  # the second frame from voicing too
+    assert (a[[3, 4, 5, 6, 12, 13]] == 0.3).all()  # next to voicing and voiced: as they were
+    assert f0[0] == 0 and ap[0, 0] == 0.3  # inputs untouched
+    v, b = world.sparse_unvoiced(np.array([100.0, 110.0]), ap[:2], 200.0)
+    assert v.tolist() == [100, 110] and (b == 0.3).all()
+    u, c = world.sparse_unvoiced(np.zeros(4), ap[:4], 200.0)
+    assert (u == 200).all() and (c == 1).all()
+
+
+def test_sparse_unvoiced_renders_the_same_speech_with_fewer_noise_segments():
+    """On real speech: same length, same level in the unvoiced runs and in the voiced ones (whose
+    pulses may fall elsewhere: WORLD's pulse phase runs on through unvoiced frames), same pitch."""
+    x = audio.read(DEMO)[0][: 3 * SR, 0]
+    f = world.world_features(x, SR)
+    y = world.world_synthesize(f, SR)
+    z = world.world_synthesize(f, SR, unvoiced_pulse_hz=200.0)
+    assert len(z) == len(y)
+    hop = int(SR * world.FRAME_PERIOD_MS / 1000)
+    voiced = f[:, 1] > 0.5
+    sparse = world.distance_to_speech(~voiced) >= 3  # the frames rendered with fewer segments
+    samples = lambda frames: np.repeat(frames, hop)[: len(y)]  # noqa: E731
+    level = lambda s, frames: 10 * np.log10(np.mean(s[samples(frames)] ** 2))  # noqa: E731
+    assert sparse.mean() > 0.1
+    assert abs(level(z, sparse) - level(y, sparse)) < 1.0
+    assert abs(level(z, voiced) - level(y, voiced)) < 0.2
+    assert not np.allclose(z[samples(sparse)], y[samples(sparse)])  # rendered anew
+    fz = world.world_features(z, SR)[: len(f)]
+    both = voiced[: len(fz)] & (fz[:, 1] > 0.5)
+    assert both.sum() > 0.9 * voiced.sum()
+    assert np.median(np.abs(fz[both, 0] - f[: len(fz)][both, 0])) < 0.01  # log F0
+
+
+def test_pyworld_is_imported_without_pkg_resources():
+    """pkg_resources (deprecated; scanning every installed distribution) was a quarter of
+    ``msar synth``'s start-up: msar imports pyworld without it, and pyworld still knows its version."""
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    code = "import sys; from msar.dsp import world; print(world.pyworld.__version__, 'pkg_resources' in sys.modules)"
+    out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [importlib.metadata.version("pyworld"), "False"]
