@@ -131,9 +131,10 @@ PAUSE_GATE_DB = 60.0
 PAUSE_FADE_MS = 100.0
 
 #: Noise segments a second in WORLD's long unvoiced runs (:func:`msar.dsp.world.sparse_unvoiced`;
-#: None: WORLD's own 500). At 200 Hz, one per 5 ms frame, ``pyworld.synthesize`` takes about 15 %
-#: less time on synthesized speech and the output differs from WORLD's by no more than a fresh draw
-#: of its noise does (log-mel distance 1.11 vs 1.10 dB; DistillMOS, DNSMOS and WER in reports/synth.md, Speed).
+#: None: WORLD's own 500). At 200 Hz, one per 5 ms frame, on the English voices' 180 tuning utterances
+#: (reports/synth-unvoiced.md): ``pyworld.synthesize`` 37.4x -> 46.8x real time, the whole synthesis
+#: 21.8x -> 24.8x; DistillMOS 3.161 -> 3.157, DNSMOS OVRL 3.009 -> 3.023, WER 0.076 -> 0.077 (one
+#: word). 100 Hz was faster still (25.9x) but cost DistillMOS (3.132) and words (0.081).
 UNVOICED_PULSE_HZ: float | None = 200.0
 
 #: The rendering settings a voice may carry defaults for (``VoiceCard.voice_defaults``), with the
