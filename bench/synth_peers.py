@@ -766,7 +766,7 @@ ANALYSIS = """
 ## What would close the gaps
 
 - Intelligibility is now decided, and not met: over 80 sentences (the 20 fixed ones and the 60 of
-  the WER-only set, 874 words a voice) msar's English voices read 0.077 against flite's 0.061,
+  the WER-only set, 875 words a voice) msar's English voices read 0.076 against flite's 0.060,
   msar - flite +0.016 with a 95 % bootstrap interval over sentences of [+0.002, +0.031]. The 20
   fixed sentences alone could not tell them apart (two runs on 2026-12-03 gave msar 0.092 and
   0.098 against flite's 0.092). Two things changed the measure: the 60 more sentences, and scoring
@@ -775,10 +775,10 @@ ANALYSIS = """
   most of each system's errors on the fixed sentences: rescored, the earlier run's transcripts give
   msar 0.067 and flite 0.051 instead of 0.098 and 0.092). Where the gap is: asterisk-allison, the
   one real English voice (0.46 h of telephone prompts), reads 0.109 and has no flite counterpart;
-  of the flite-trained voices, awb (0.049 vs flite's 0.054) and rms (0.050 vs 0.048) are level
-  with the voices they learned from, kal16 a little behind (0.096 vs 0.087) and slt clearly
-  behind (0.080 vs 0.054). Without allison the four flite-trained voices read 0.069 against
-  flite's 0.061. A voice trained to imitate flite can at best match it, so the target asks for
+  of the flite-trained voices, awb (0.048 vs flite's 0.053) and rms (0.050 vs 0.048) are level
+  with the voices they learned from, kal16 a little behind (0.096 vs 0.086) and slt clearly
+  behind (0.079 vs 0.054). Without allison the four flite-trained voices read 0.068 against
+  flite's 0.060. A voice trained to imitate flite can at best match it, so the target asks for
   every voice at its source's level and allison at flite's: more of slt's and kal16's renderings
   (the data has paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took the mean WER of
   `train.synth.wer` 0.594 -> 0.366, 0.222 -> 0.169 and 0.160 -> 0.105; 3867 of the 9867 fortunes

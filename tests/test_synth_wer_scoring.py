@@ -28,6 +28,11 @@ def test_misheard_numbers_still_count(ref, hyp, edits):
     assert W.wer(ref, hyp)[0] == edits
 
 
+def test_only_clock_times_become_clock_times():
+    assert W.digit_forms("at 1030, at 10300, at 1075, by 915 and 2026") == "at 10:30, at 10300, at 1075, by 9:15 and 2026"
+    assert W.digit_forms("pay $27.50 or 2.50% by 9.40, 1,284 of them") == "pay $27.50 or 2.50% by 9:40, 1284 of them"
+
+
 def test_a_clock_time_counts_as_its_spoken_words():
     assert W.words("Leave at 9.40.") == ["leave", "at", "nine", "forty"]
     assert W.words("He was born in 1968 at 1030.") == ["he", "was", "born", "in", "nineteen", "sixty", "eight",

@@ -48,7 +48,7 @@ def digit_forms(text: str) -> str:
     misheard number still counts."""
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
     t = re.sub(r"(?<![$€£¥\d.,:])([01]?\d|2[0-4])\.([0-5]\d)(?!\d|[.,:]\d|\s?(?:%|percent))", r"\1:\2", t)
-    return re.sub(r"\b(at|by|before|after|until|till|from|to|and|between) (1[0-2]|[1-9])([0-5]\d)(?![\d.,:]\d)",
+    return re.sub(r"\b(at|by|before|after|until|till|from|to|and|between) (1[0-2]|[1-9])([0-5]\d)(?!\d|[.,:]\d)",
                   r"\1 \2:\3", t, flags=re.IGNORECASE)
 
 
