@@ -281,16 +281,13 @@ def restore_variance(coded: np.ndarray, target_var: np.ndarray, weight: float,
     return mean + (x - mean) * gain
 
 
-#: WORLD's synthesis (synthesis.cpp) excites unvoiced frames with one noise segment every 2 ms (its
-#: ``kDefaultF0``, 500 Hz), each through its own minimum-phase filter: four FFTs per segment, so a
-#: second of silence or frication costs more than a second of a 270 Hz voice. :func:`sparse_unvoiced`
-#: lets long unvoiced runs use fewer, longer segments of the same white noise.
-WORLD_UNVOICED_PULSE_HZ = 500.0
-
-
 def sparse_unvoiced(f0: np.ndarray, ap: np.ndarray, pulse_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """``(f0, ap)`` that ``pyworld.synthesize`` renders with ``pulse_hz`` noise segments a second,
     instead of 500, in unvoiced frames at least three frames from a voiced one.
+
+    WORLD's synthesis (synthesis.cpp) excites unvoiced frames with one noise segment every 2 ms (its
+    ``kDefaultF0``, 500 Hz), each through its own minimum-phase filter, four FFTs a segment: a
+    second of silence or frication costs more than a second of a 270 Hz voice.
 
     Those frames are marked voiced at ``pulse_hz`` with an aperiodicity of 1 in every band, which
     WORLD renders as noise alone (it skips the periodic response when the aperiodicity of the lowest
