@@ -68,3 +68,20 @@ def test_the_target_is_judged_on_the_pooled_sets_and_a_tie_is_called_one(peers):
     assert "together: a tie (not met on the means, within the noise)." in line and "[-0.002, +0.020]" in line
     clear = dict(tie, lo=0.004)
     assert "together: not met." in peers.targets(systems, summary, None, gap=clear)[0]
+
+
+def test_summary_pools_the_wer_only_set_and_leaves_it_out_of_mos_and_identity(peers):
+    import numpy as np
+
+    emb = lambda v: np.array(v, float) / np.linalg.norm(v)  # noqa: E731
+    full = lambda e, n, d, v: {"edits": e, "words": n, "distillmos": d, "emb": emb(v)}  # noqa: E731
+    utts = [peers.Utt("msar a", "fixed", 0, "", 2.0, 0.1, full(1, 10, 3.0, [1, 0])),
+            peers.Utt("msar a", "fixed", 1, "", 2.0, 0.1, full(0, 10, 4.0, [1, 0.1])),
+            peers.Utt("msar a", "wer", 0, "", 2.0, 0.1, {"edits": 3, "words": 20})]
+    systems = [peers.System("msar a", "msar", "en", lambda t: None, speaker="a")]
+    d = peers.summarize(systems, utts, {})["msar a"]
+    assert d["wer_fixed"] == pytest.approx(0.05) and d["wer_wer"] == pytest.approx(0.15)
+    assert d["wer"] == pytest.approx(4 / 40) and d["wer_words"] == 40
+    assert d["distillmos"] == pytest.approx(3.5)  # the WER-only utterance has no MOS
+    assert d["utts"] == 3 and d["xrt"] == pytest.approx(20.0)  # but counts for speed
+    assert np.isfinite(d["self_cos"])  # identity from the two embedded utterances
