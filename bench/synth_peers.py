@@ -695,10 +695,9 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None) -> li
     (from :func:`wer_gap`) decides a difference that its interval cannot tell from zero a tie."""
     L = []
     ok = lambda d, k: k in d and np.isfinite(d[k])  # noqa: E731
-    en0 = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "wer_fixed")]
-    fl0 = [sy.name for sy in systems if sy.name.startswith("flite") and ok(summary.get(sy.name, {}), "wer_fixed")]
-    k = "wer" if en0 and fl0 and all(ok(summary[n], "wer") for n in en0 + fl0) else "wer_fixed"
-    en, fl = en0, {n: summary[n] for n in fl0}
+    en = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "wer_fixed")]
+    fl = {sy.name: summary[sy.name] for sy in systems if sy.name.startswith("flite") and ok(summary.get(sy.name, {}), "wer_fixed")}
+    k = "wer" if en and fl and all(ok(summary[n], "wer") for n in en + list(fl)) else "wer_fixed"
     if en and fl:
         flite_best = min(d[k] for d in fl.values())
         flite_mean = float(np.mean([d[k] for d in fl.values()]))
