@@ -184,3 +184,21 @@ def test_pyworld_is_imported_without_pkg_resources():
     out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == [importlib.metadata.version("pyworld"), "False"]
+
+
+def test_pyworld_that_wants_more_of_pkg_resources_is_imported_the_usual_way(tmp_path):
+    """Should a later pyworld ask pkg_resources for more than its version, the stand-in's failure
+    is not the user's: pyworld is imported again with the real pkg_resources, which stays loaded."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "pyworld"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import pkg_resources\n"
+        "REQUIRE = pkg_resources.require  # only the real module has it\n"
+        "__version__ = pkg_resources.get_distribution('pyworld').version\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from msar.dsp import world; "
+            "print(world.pyworld.__file__.startswith(sys.argv[1]), hasattr(sys.modules['pkg_resources'], 'require'))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"], out.stderr
