@@ -37,3 +37,29 @@ def test_a_clock_time_counts_as_its_spoken_words():
     assert W.words("Leave at 9.40.") == ["leave", "at", "nine", "forty"]
     assert W.words("He was born in 1968 at 1030.") == ["he", "was", "born", "in", "nineteen", "sixty", "eight",
                                                         "at", "ten", "thirty"]
+
+
+@pytest.mark.parametrize("ref, hyp", [
+    ("It fits in a shoebox.", "It fits in a shoe box."),
+    ("It fits in a shoe box.", "It fits in a shoebox."),
+    ("He paid with a fifty dollar note.", "He paid with a $50 note."),
+    ("It cost £3.", "It cost 3 pound."),
+])
+def test_spellings_of_the_same_words_are_not_errors(ref, hyp):
+    assert W.wer(ref, hyp)[0] == 0
+
+
+@pytest.mark.parametrize("ref, hyp, edits", [
+    ("It fits in a shoebox.", "It fits in a show box.", 2),     # misheard, not respelt
+    ("The shoe box is in a box.", "The shoebox is in a box.", 0),
+    # where the reference has both spellings, the transcript's two words are read as its two words
+    ("A shoebox is not a shoe box.", "A shoe box is not a shoe box.", 2),
+    ("He paid fifteen pounds.", "He paid fifteen.", 1),         # a dropped unit still counts
+])
+def test_respelling_hides_no_real_error(ref, hyp, edits):
+    assert W.wer(ref, hyp)[0] == edits
+
+
+def test_the_reference_length_does_not_depend_on_the_transcript():
+    assert W.wer("It fits in a shoe box.", "It fits in a shoebox.") == (0, 6)
+    assert W.wer("It fits in a shoe box.", "It fits in a crate.")[1] == 6

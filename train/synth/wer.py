@@ -58,16 +58,49 @@ def words(text: str) -> list[str]:
     return re.sub(r"[^\w' ]+", " ", F.normalize(digit_forms(text), "en").lower().replace("-", " ")).split()
 
 
+#: Money read as an adjective ("a fifty dollar note") is written "$50 note" by the recognizer,
+#: which the normalizer reads "fifty dollars note": the unit is compared without its plural.
+CURRENCY_SINGULAR = {"dollars": "dollar", "pounds": "pound", "euros": "euro", "cents": "cent"}
+
+
+def joined_compounds(ws: list[str], other: list[str]) -> list[str]:
+    """``ws`` with each pair of neighbours whose concatenation is a word of ``other`` (and not
+    itself a neighbouring pair there) written as that word: "shoe box" against "shoebox". The same
+    sounds spelt as one word or two are one reading, as with the digits of :func:`digit_forms`."""
+    vocabulary = set(other)
+    pairs = set(zip(other, other[1:]))
+    out: list[str] = []
+    i = 0
+    while i < len(ws):
+        if i + 1 < len(ws) and ws[i] + ws[i + 1] in vocabulary and (ws[i], ws[i + 1]) not in pairs:
+            out.append(ws[i] + ws[i + 1])
+            i += 2
+        else:
+            out.append(ws[i])
+            i += 1
+    return out
+
+
+def scored_words(ref: str, hyp: str) -> tuple[list[str], list[str]]:
+    """The reference's and the transcript's :func:`words`, spelt alike where they differ only in
+    spelling: currency units singular, compounds joined as the other side writes them."""
+    r = [CURRENCY_SINGULAR.get(w, w) for w in words(ref)]
+    h = [CURRENCY_SINGULAR.get(w, w) for w in words(hyp)]
+    return joined_compounds(r, h), joined_compounds(h, r)
+
+
 def wer(ref: str, hyp: str) -> tuple[int, int]:
-    """(word edits, reference words): Levenshtein distance over normalized words."""
-    r, h = words(ref), words(hyp)
+    """(word edits, reference words): Levenshtein distance over :func:`scored_words`; the
+    reference's length is counted before compounds are joined, so it does not depend on the transcript."""
+    n = len(words(ref))
+    r, h = scored_words(ref, hyp)
     d = np.arange(len(h) + 1)
     for i, rw in enumerate(r, 1):
         prev, d = d, np.empty_like(d)
         d[0] = i
         for j, hw in enumerate(h, 1):
             d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
-    return int(d[-1]), len(r)
+    return int(d[-1]), n
 
 
 class Recognizer:
