@@ -173,15 +173,15 @@ SYNTH_MINUTES  ?= 95
 SYNTH_PER_SPEAKER ?= 100000
 SYNTH_MAX_SECONDS ?= 6
 SYNTH_SIZE     ?= phone_dim=96,speaker_dim=32,enc_hidden=96,dec_hidden=160,dropout=0.1
-SYNTH_COSINE_STEPS ?= 4100
-SYNTH_STEPS    ?= 4500
+SYNTH_COSINE_STEPS ?= 5500
+SYNTH_STEPS    ?= 6000
 # torch threads of the training run (2: about 80 steps/min on a 2-core machine, so the recipe takes ~1 h)
 SYNTH_THREADS  ?= 2
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 # New sentences per flite voice from the fortunes package (train/synth/flite_texts.py), read by flite into
-# $(CACHE)/synth-text and trained on beside SYNTH_CORPUS (the shipped model: 1500 each; 0: none).
-SYNTH_FLITE_TEXTS ?= 1500
+# $(CACHE)/synth-text and trained on beside SYNTH_CORPUS (the shipped model: 2466 each, every unread one; 0: none).
+SYNTH_FLITE_TEXTS ?= 2466
 SYNTH_TEXT     = $(CACHE)/synth-text
 SYNTH_CORPORA  = --corpus $(SYNTH_CORPUS) $(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),--corpus $(SYNTH_TEXT))
 SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
