@@ -81,26 +81,26 @@ def joined_compounds(ws: list[str], other: list[str]) -> list[str]:
     return out
 
 
-def scored_words(ref: str, hyp: str) -> tuple[list[str], list[str]]:
-    """The reference's and the transcript's :func:`words`, spelt alike where they differ only in
+def spelt_alike(r: list[str], h: list[str]) -> tuple[list[str], list[str]]:
+    """Reference and transcript words (:func:`words`) spelt alike where they differ only in
     spelling: currency units singular, compounds joined as the other side writes them."""
-    r = [CURRENCY_SINGULAR.get(w, w) for w in words(ref)]
-    h = [CURRENCY_SINGULAR.get(w, w) for w in words(hyp)]
+    r = [CURRENCY_SINGULAR.get(w, w) for w in r]
+    h = [CURRENCY_SINGULAR.get(w, w) for w in h]
     return joined_compounds(r, h), joined_compounds(h, r)
 
 
 def wer(ref: str, hyp: str) -> tuple[int, int]:
-    """(word edits, reference words): Levenshtein distance over :func:`scored_words`; the
-    reference's length is counted before compounds are joined, so it does not depend on the transcript."""
-    n = len(words(ref))
-    r, h = scored_words(ref, hyp)
+    """(word edits, reference words): Levenshtein distance over the words :func:`spelt_alike`;
+    the reference's length is counted before compounds are joined, so it does not depend on the transcript."""
+    ref_words = words(ref)
+    r, h = spelt_alike(ref_words, words(hyp))
     d = np.arange(len(h) + 1)
     for i, rw in enumerate(r, 1):
         prev, d = d, np.empty_like(d)
         d[0] = i
         for j, hw in enumerate(h, 1):
             d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
-    return int(d[-1]), n
+    return int(d[-1]), len(ref_words)
 
 
 class Recognizer:
