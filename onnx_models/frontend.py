@@ -77,7 +77,11 @@ def _n2w(value, lang: str, to: str = "cardinal") -> str:
     except (NotImplementedError, OverflowError, ValueError, KeyError):
         words = num2words(value, lang=lang) if to != "cardinal" else str(value)
     # num2words writes "one thousand, two hundred": a comma the synthesizer would read as a pause.
-    return words.replace(",", "")
+    words = words.replace(",", "")
+    # ... and the British "three hundred and seventy-two": the English front end is American (espeak-ng
+    # en-us, US numeric dates) like every shipped English voice and flite, which all say "three
+    # hundred seventy-two"; tiny.en writes the British reading "300 and 72".
+    return words.replace(" and ", " ") if lang == "en" else words
 
 
 def normalize(text: str, lang: str = "en") -> str:

@@ -21,8 +21,8 @@ def test_writings_of_the_same_number_are_not_errors(ref, hyp):
 @pytest.mark.parametrize("ref, hyp, edits", [
     ("The meeting is at 10:30.", "The meeting is at 10:50.", 1),
     ("It rose by 3.5%.", "It rose by 35%.", 2),           # a decimal is not a clock time
-    ("It costs $27.50 each.", "It costs $2750 each.", 5),  # nor is money
-    ("Call extension 4071.", "Call extension 40.71.", 3),  # hours past 24 are not a time
+    ("It costs $27.50 each.", "It costs $2750 each.", 4),  # nor is money
+    ("Call extension 4071.", "Call extension 40.71.", 2),  # hours past 24 are not a time
 ])
 def test_misheard_numbers_still_count(ref, hyp, edits):
     assert W.wer(ref, hyp)[0] == edits

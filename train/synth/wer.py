@@ -39,8 +39,8 @@ SENTENCES = [
 def digit_forms(text: str) -> str:
     """``text`` with the ways of writing a number that a recognizer picks freely made one.
 
-    tiny.en writes "ten thirty" as "10:30", "10.30" or "1030" and "one thousand two hundred and
-    eighty four" as "1,284" or "1284", whatever the voice said; so a reference and a transcript that
+    tiny.en writes "ten thirty" as "10:30", "10.30" or "1030" and "one thousand two hundred
+    eighty-four" as "1,284" or "1284", whatever the voice said; so a reference and a transcript that
     differ only there would count as one to four word errors. Both sides are therefore written
     alike before scoring: thousands separators dropped; a clock time written with a dot ("9.40";
     not "$2.50" or "2.50%") or, after "at", "by", "until" and the like, without a separator
