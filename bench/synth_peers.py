@@ -146,7 +146,25 @@ def peer_systems(tmp: Path, flite_voices: tuple[str, ...]) -> list[System]:
                       child=True, note="espeak-ng -v en-us (formant synthesis)",
                       error="" if shutil.which("espeak-ng") else "espeak-ng is not installed"))
     out.append(piper_system())
+    out.append(through_world(out[-1], S.RENDER_SETTINGS["postfilter"]))
     return out
+
+
+def through_world(peer: System, postfilter: float) -> System:
+    """``peer``'s speech through msar's synthesis features and vocoder: WORLD analysis at 16 kHz
+    coded as msar's acoustic model predicts it (:func:`msar.dsp.world.world_features`), rendered by
+    :func:`msar.dsp.world.world_synthesize` with the runtime's post-filter. Not a system: the
+    naturalness that a perfect acoustic model of msar's shape, taught by that peer, would reach."""
+    from msar.dsp import world
+
+    def fn(t):
+        y, sr = peer.synth(t)
+        feats = world.world_features(audio.resample(y, sr, SR) if sr != SR else y, SR)
+        return world.world_synthesize(feats, SR, postfilter_beta=postfilter), SR
+
+    return System(f"{peer.name} via WORLD", "ceiling", "en", fn, error=peer.error,
+                  note=f"not a system: {peer.name}'s speech through msar's WORLD features and vocoder (the ceiling of "
+                       "msar's pipeline for that voice; its speed includes the peer's)")
 
 
 def piper_system() -> System:
@@ -732,9 +750,15 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None) -> li
         above = [n for n in ms if summary[n][k] > bar]
         piper = summary.get("piper joe", {}).get(k)
         mmean = float(np.mean([summary[n][k] for n in ms]))
-        L.append(f"- **Naturalness, {label} above flite and festival: {'met by ' + ', '.join(above) if above else 'not met'}.** "
-                 f"msar voices {mmean:.2f} on average (best {max(summary[n][k] for n in ms):.2f}); highest of flite/festival "
-                 f"{bar:.2f} ({max(ref, key=ref.get)}); festival {fmt(ref.get('festival'), 2)}; piper {fmt(piper, 2)}.")
+        line = (f"- **Naturalness, {label} above flite and festival: {'met by ' + ', '.join(above) if above else 'not met'}.** "
+                f"msar voices {mmean:.2f} on average (best {max(summary[n][k] for n in ms):.2f}); highest of flite/festival "
+                f"{bar:.2f} ({max(ref, key=ref.get)}); festival {fmt(ref.get('festival'), 2)}; piper {fmt(piper, 2)}.")
+        ceiling = summary.get("piper joe via WORLD", {}).get(k)
+        if piper is not None and ceiling is not None:
+            line += (f" piper's own speech through msar's features and vocoder reads {ceiling:.2f}: of piper's lead over "
+                     f"msar's mean ({piper - mmean:+.2f}), {piper - ceiling:+.2f} is the vocoder's and the coding's, "
+                     f"which no training of the acoustic model closes, and {ceiling - mmean:+.2f} is left to it.")
+        L.append(line)
     xs = [summary[sy.name]["xrt"] for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "xrt")]
     if xs:
         lo = min(xs)

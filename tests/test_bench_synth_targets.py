@@ -85,3 +85,25 @@ def test_summary_pools_the_wer_only_set_and_leaves_it_out_of_mos_and_identity(pe
     assert d["distillmos"] == pytest.approx(3.5)  # the WER-only utterance has no MOS
     assert d["utts"] == 3 and d["xrt"] == pytest.approx(20.0)  # but counts for speed
     assert np.isfinite(d["self_cos"])  # identity from the two embedded utterances
+
+
+def test_naturalness_splits_pipers_lead_into_the_vocoders_share_and_the_models(peers):
+    names = {"msar a": 3.0, "msar b": 3.4, "flite x": 3.1, "festival": 2.8, "piper joe": 4.1, "piper joe via WORLD": 3.5}
+    systems = [peers.System(n, "msar" if n.startswith("msar") else "peer", "en", lambda t: None) for n in names]
+    summary = {n: {"distillmos": v} for n, v in names.items()}
+    line = next(x for x in peers.targets(systems, summary, None) if "DistillMOS" in x)
+    assert "met by msar b." in line and "msar voices 3.20 on average" in line
+    assert "reads 3.50" in line and "(+0.90), +0.60 is the vocoder's" in line and "+0.30 is left to it" in line
+
+
+def test_a_peer_through_world_is_its_speech_resynthesized_at_16k(peers):
+    import numpy as np
+
+    t = np.arange(22050) / 22050
+    tone = (0.3 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2).astype(np.float32)
+    peer = peers.System("p", "peer", "en", lambda text: (tone, 22050))
+    c = peers.through_world(peer, 0.2)
+    y, sr = c.synth("any")
+    assert c.kind == "ceiling" and sr == 16000 and abs(len(y) - 16000) < 200
+    spec = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spec) * sr / len(y) - 150) < 10  # the pitch survives the round trip
