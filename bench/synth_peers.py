@@ -788,34 +788,30 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None) -> li
 ANALYSIS = """
 ## What would close the gaps
 
-- Intelligibility is now decided, and not met: over 80 sentences (the 20 fixed ones and the 60 of
-  the WER-only set, 875 words a voice) msar's English voices read 0.076 against flite's 0.060,
-  msar - flite +0.016 with a 95 % bootstrap interval over sentences of [+0.002, +0.031]. The 20
-  fixed sentences alone could not tell them apart (two runs on 2026-12-03 gave msar 0.092 and
-  0.098 against flite's 0.092). Two things changed the measure: the 60 more sentences, and scoring
-  after `train.synth.wer.digit_forms`, so that tiny.en writing "10:30" as "1030" or "10.30", or
-  "1,284" as "1284", is no longer counted as one to four errors for every system alike (it was
-  most of each system's errors on the fixed sentences: rescored, the earlier run's transcripts give
-  msar 0.067 and flite 0.051 instead of 0.098 and 0.092). Where the gap is: asterisk-allison, the
-  one real English voice (0.46 h of telephone prompts), reads 0.109 and has no flite counterpart;
-  of the flite-trained voices, awb (0.048 vs flite's 0.053) and rms (0.050 vs 0.048) are level
-  with the voices they learned from, kal16 a little behind (0.096 vs 0.086) and slt clearly
-  behind (0.079 vs 0.054). Without allison the four flite-trained voices read 0.068 against
-  flite's 0.060. A voice trained to imitate flite can at best match it, so the target asks for
-  every voice at its source's level and allison at flite's: more of slt's and kal16's renderings
-  (the data has paid at every step: 0.85 h -> 1.93 h -> 3.5 h -> 8.6 h took the mean WER of
-  `train.synth.wer` 0.594 -> 0.366, 0.222 -> 0.169 and 0.160 -> 0.105; 3867 of the 9867 fortunes
-  sentences are still unread), and for allison more real English speech than any package here has.
-  The acoustic model is where the words are lost (reports/synth.md, "Where intelligibility is
-  lost": copy-synthesis through WORLD reads as well as the recordings).
-- Naturalness: the acoustic model (1.3 M parameters, L2 loss) predicts over-smoothed envelopes,
-  the classic cause of the muffled, buzzy sound of statistical parametric synthesis through WORLD.
-  Global-variance compensation, the cepstral post-filter, the pause gate and per-voice defaults
-  (reports/synth-postfilter.md) recover part of it: DistillMOS 3.19 on average over the msar
-  voices, above flite rms (3.18) and festival (2.77), far below piper (4.1); DNSMOS OVRL 3.00,
-  above flite and festival only for flite-rms. The flite-trained voices can hardly score far above
-  the flite voices they imitate; the step up to piper (an end-to-end VITS voice, a 63 MB ONNX
-  model) needs a neural vocoder in place of WORLD and a non-L2 acoustic loss, GPU-scale training.
+These notes are the state of knowledge when this script last changed; the figures above are this
+run's. History and every step's measurement: reports/synth.md.
+
+- Intelligibility: scored on 80 sentences (the 20 fixed ones and the 60 of the WER-only set, about
+  875 words a voice) after `train.synth.wer`'s normalization, which reads digits, joined compounds
+  and currency units alike on both sides, so that only the words heard count. A voice trained to
+  imitate flite can at best match the flite voice it learned from, and the four flite-trained voices
+  are at or near theirs; asterisk-allison, the one real English voice (0.46 h of 8 kHz telephone
+  prompts, no flite counterpart), reads worst. The data has paid at every step (0.85 h -> 1.93 h ->
+  3.5 h -> 8.6 h -> 12.4 h of training audio took the pooled WER down each time; the seventh model
+  matched flite, 0.059 against 0.059, on 2026-12-03); the fortunes text is now used up, and allison
+  needs real English speech that no package here has. The acoustic model is where the words are
+  lost (reports/synth.md, "Where intelligibility is lost": copy-synthesis through WORLD reads as
+  well as the recordings).
+- Naturalness: the "via WORLD" row is piper's own speech through msar's features and vocoder
+  (`through_world`: WORLD analysis coded as the acoustic model predicts it, rendered with the
+  runtime's post-filter), the best an acoustic model of msar's shape could do if piper taught it.
+  Its distance below piper is what WORLD and the 40-dimension envelope coding cost, which no training
+  closes; the rest of piper's lead over msar is the teachers' (the msar voices already read at or
+  above the flite voices they learned from) and the L2 loss's over-smoothing, which global-variance
+  compensation, the cepstral post-filter, the pause gate and per-voice defaults partly undo
+  (reports/synth-postfilter.md; the same split on 36 more sentences: reports/synth-vocoder-ceiling.md).
+  Reaching piper needs a neural vocoder in place of WORLD (the issue's pipeline names WORLD) and
+  teachers as natural as piper's data.
 - The non-English voices (it, fr, ru) are scored for naturalness, identity and speed only: the
   offline recognizer shipped here is English-only.
 - The held-out set is a weak test: the synthesis split holds out recordings, not texts, and the
@@ -831,19 +827,18 @@ ANALYSIS = """
   temperature fallback is seeded per utterance, with the recognizer loaded afresh for each
   (`train/synth/wer.py`): unseeded, two runs of this benchmark differed by up to 0.06 WER on one
   msar voice.
-- Speed: met in this run, every voice through the API (20.6-30.7x) and the CLI with its start-up
-  (25.4x on 84 s of audio). x real time per core depends on the machine of the day (flite slt
-  read 62x on 2026-12-02 and 36-41x on 2026-12-03), so the same-run ratio is the figure to compare:
-  msar flite-slt over flite slt went 0.45 -> 0.57 -> 0.65 and the CLI over flite slt to 0.65. The
-  steps, each measured: WORLD's envelope and aperiodicity decoding as one matrix product (equal to
-  pyworld to rounding); the pause gate's scipy import dropped from start-up; WORLD's long unvoiced
-  runs rendered with 200 noise segments a second instead of its 500 (`world.sparse_unvoiced`:
-  `pyworld.synthesize` 37.4x -> 46.8x, DistillMOS, DNSMOS and WER unchanged within their noise;
-  reports/synth-unvoiced.md); pyworld imported without pkg_resources (a quarter of `msar synth`'s
-  import time). What is left: pyworld's synthesis, one pulse per pitch period, so the female voices
-  are slower than the male ones; the acoustic LSTM; Python, numpy and onnxruntime start-up. A
-  512-point synthesis FFT would save ~40 % of pyworld's time but cost DistillMOS 3.15 -> 3.07
-  (flite-rms 3.35 -> 3.06), so it is not used.
+- Speed: x real time per core depends on the machine and on what else runs on it (flite slt read
+  62x on 2026-12-02 and 33-41x on 2026-12-03), so the same-run ratio to a peer is the figure to
+  compare, and a verdict needs a run with nothing else on the machine. The steps, each measured:
+  WORLD's envelope and aperiodicity decoding as one matrix product (equal to pyworld to rounding);
+  the pause gate's scipy import dropped from start-up; WORLD's long unvoiced runs rendered with 200
+  noise segments a second instead of its 500 (`world.sparse_unvoiced`: `pyworld.synthesize` 37.4x
+  -> 46.8x, DistillMOS, DNSMOS and WER unchanged within their noise; reports/synth-unvoiced.md);
+  pyworld imported without pkg_resources (a quarter of `msar synth`'s import time). What is left:
+  pyworld's synthesis, one pulse per pitch period, so the female voices are slower than the male
+  ones; the acoustic LSTM; Python, numpy and onnxruntime start-up. A 512-point synthesis FFT would
+  save ~40 % of pyworld's time but cost DistillMOS 3.15 -> 3.07 (flite-rms 3.35 -> 3.06), so it is
+  not used.
 """
 
 
