@@ -183,7 +183,12 @@ SYNTH_CORPUS   ?= $(CACHE)/corpus
 # $(CACHE)/synth-text and trained on beside SYNTH_CORPUS (the shipped model: 2466 each, every unread one; 0: none).
 SYNTH_FLITE_TEXTS ?= 2466
 SYNTH_TEXT     = $(CACHE)/synth-text
-SYNTH_CORPORA  = --corpus $(SYNTH_CORPUS) $(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),--corpus $(SYNTH_TEXT))
+# More per flite voice from WordNet's usage examples (package wordnet-base; --source wordnet), read into
+# $(CACHE)/synth-text-wordnet (the shipped model: none, 0).
+SYNTH_WORDNET_TEXTS ?= 0
+SYNTH_TEXT_WORDNET = $(CACHE)/synth-text-wordnet
+SYNTH_CORPORA  = --corpus $(SYNTH_CORPUS) $(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),--corpus $(SYNTH_TEXT)) \
+                 $(if $(filter-out 0,$(SYNTH_WORDNET_TEXTS)),--corpus $(SYNTH_TEXT_WORDNET))
 SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
 .PHONY: train-synth export-synth
 
@@ -195,6 +200,8 @@ train-synth: $(VENV)/.torch
 	mkdir -p $(CACHE)/checkpoints
 	nohup sh -c '$(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),$(BIN)/python -m train.synth.flite_texts --cache $(CACHE) \
 	    --out $(SYNTH_TEXT) --per-voice $(SYNTH_FLITE_TEXTS) -j 2 &&) \
+	  $(if $(filter-out 0,$(SYNTH_WORDNET_TEXTS)),$(BIN)/python -m train.synth.flite_texts --cache $(CACHE) \
+	    --source wordnet --out $(SYNTH_TEXT_WORDNET) --per-voice $(SYNTH_WORDNET_TEXTS) -j 2 &&) \
 	  $(BIN)/python -m train.synth.prepare $(SYNTH_CORPORA) --out $(SYNTH_PREP) \
 	    --max-per-speaker $(SYNTH_PER_SPEAKER) --max-seconds $(SYNTH_MAX_SECONDS) -j 2 && \
 	  { test -f $(SYNTH_PREP)-hmm/index.json || $(BIN)/python -m train.synth.hmm_align --data $(SYNTH_PREP) \

@@ -58,3 +58,15 @@ def test_prepare_reads_flite_folders_as_the_flite_voices(tmp_path):
     assert items["flite-slt"]["flite_voice"] == "slt" and items["flite-slt"]["sex"] == "F"
     assert items["flite-slt"]["id"] == "flite-slt_fortune_00000"
     assert items["p225"]["flite_voice"] == ""
+
+
+def test_wordnet_examples_are_the_glosses_quoted_usage_written_as_sentences():
+    data = "\n".join([
+        "  1 This software and database is being provided to you, the LICENSEE, by Princeton",
+        '00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived; "he drew his conclusions '
+        'quickly"; "is it raining now?"; "a cat"',
+        "00002137 03 n 01 abstraction 0 000 | a general concept formed by extracting common features",
+        '00002452 03 v 01 run 0 000 | move fast; "The teenager wolfed down the pizza"; "ok; "x"',
+    ])
+    assert T.wordnet_examples(data) == ["He drew his conclusions quickly.", "Is it raining now?",
+                                        "The teenager wolfed down the pizza."]

@@ -12,7 +12,14 @@ Layout: ``<out>/flite-<voice>/fortune_<n>.wav`` with ``fortune_<n>.txt`` beside 
 voices, with flite's timings snapped in). Licence of the text: BSD (fortune-mod; quotations of
 their authors), recorded in ``<out>/LICENCE.txt``.
 
+``--source wordnet`` reads the usage examples of WordNet 3.0's glosses instead (Debian
+``wordnet-base``; "he drew his conclusions quickly": about 33 000 short everyday sentences and
+phrases, three times the fortunes' supply) into ``wordnet_<n>`` files; give it its own ``--out``
+so that a recipe without it is unchanged. Licence: the WordNet 3.0 licence (Princeton
+University: use, copy, modify and distribute with the notice kept), recorded the same way.
+
     python -m train.synth.flite_texts --cache cache --out cache/synth-text --per-voice 1500
+    python -m train.synth.flite_texts --source wordnet --out cache/synth-text-wordnet --per-voice 2500
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ FILES = ("art", "computers", "cookie", "definitions", "education", "food", "goed
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 4, 14, 90
 _ALLOWED = re.compile(r"^[A-Z][A-Za-z0-9 ,.'?!;:$%-]*[.?!]$")
 LICENCE = "BSD (fortune-mod, Debian package fortunes; quotations of their authors)"
+WORDNET_PACKAGE = "wordnet-base"
+WORDNET_LICENCE = ("WordNet 3.0 licence (Debian package wordnet-base): WordNet 3.0 Copyright 2006 by Princeton "
+                   "University. All rights reserved. Permission to use, copy, modify and distribute for any purpose "
+                   "and without fee, with this notice kept; provided AS IS, without warranty")
 
 
 def cookies(text: str) -> list[str]:
@@ -65,6 +76,23 @@ def sentences(cookie: str) -> list[str]:
     return out
 
 
+def wordnet_examples(data: str) -> list[str]:
+    """The quoted usage examples of the glosses of one WordNet ``data.*`` file, written as
+    sentences: first letter capital, a full stop where the example has no final punctuation.
+    Only those :func:`sentences` accepts as they are read."""
+    out = []
+    for line in data.splitlines():
+        if line.startswith("  ") or "|" not in line:  # the licence header, or no gloss
+            continue
+        for ex in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
+            ex = re.sub(r"\s+", " ", ex).strip().strip(";,").strip()
+            if not ex:
+                continue
+            ex = ex[0].upper() + ex[1:]
+            out += sentences(ex if ex[-1] in ".?!" else ex + ".")
+    return out
+
+
 def select(texts: list[str], exclude: set[str], n_voices: int, per_voice: int, seed: int) -> list[list[str]]:
     """``n_voices`` disjoint lists of ``per_voice`` sentences (fewer when the texts run out):
     deduplicated ignoring case and punctuation, ``exclude`` left out, in a seeded random order."""
@@ -88,15 +116,23 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("cache/synth-text"))
     ap.add_argument("--per-voice", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--source", choices=("fortunes", "wordnet"), default="fortunes")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args(argv)
-    root = debs.unpack(args.cache, PACKAGE, ("./usr/share/games/fortunes/*", "./usr/share/doc/*"))
     texts = []
-    for name in FILES:
-        path = root / "usr/share/games/fortunes" / name
-        if path.exists():
-            for c in cookies(path.read_text(encoding="utf-8", errors="replace")):
-                texts += sentences(c)
+    if args.source == "fortunes":
+        root = debs.unpack(args.cache, PACKAGE, ("./usr/share/games/fortunes/*", "./usr/share/doc/*"))
+        for name in FILES:
+            path = root / "usr/share/games/fortunes" / name
+            if path.exists():
+                for c in cookies(path.read_text(encoding="utf-8", errors="replace")):
+                    texts += sentences(c)
+        prefix, licence = "fortune", LICENCE
+    else:
+        root = debs.unpack(args.cache, WORDNET_PACKAGE, ("./usr/share/wordnet/data.*", "./usr/share/doc/*"))
+        for pos in ("noun", "verb", "adj", "adv"):
+            texts += wordnet_examples((root / "usr/share/wordnet" / f"data.{pos}").read_text(encoding="latin-1"))
+        prefix, licence = "wordnet", WORDNET_LICENCE
     bench = Path(__file__).resolve().parents[2] / "bench/data/synth-sentences.txt"  # make bench-synth's test text
     exclude = set(W.SENTENCES) | {t for _, t, _ in english_texts(args.cache)} | {
         ln.strip() for ln in bench.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")}
@@ -107,13 +143,13 @@ def main(argv=None) -> int:
         d = args.out / f"flite-{voice}"
         d.mkdir(parents=True, exist_ok=True)
         for n, text in enumerate(lines):
-            wav = d / f"fortune_{n:05d}.wav"
-            (d / f"fortune_{n:05d}.txt").write_text(text + "\n", encoding="utf-8")
+            wav = d / f"{prefix}_{n:05d}.wav"
+            (d / f"{prefix}_{n:05d}.txt").write_text(text + "\n", encoding="utf-8")
             if not wav.exists():
                 todo.append((voice, text, wav))
-    (args.out / "LICENCE.txt").write_text(f"texts: {LICENCE}\naudio: flite voices (CMU, BSD-like)\n", encoding="utf-8")
+    (args.out / "LICENCE.txt").write_text(f"texts: {licence}\naudio: flite voices (CMU, BSD-like)\n", encoding="utf-8")
     Parallel(n_jobs=args.jobs)(delayed(_synthesize_one)(args.cache, v, t, w) for v, t, w in todo)
-    print(f"{sum(map(len, per))} sentences ({len(texts)} candidates) for {len(voices)} flite voices in {args.out}; "
+    print(f"{sum(map(len, per))} {args.source} sentences ({len(texts)} candidates) for {len(voices)} flite voices in {args.out}; "
           f"{len(todo)} rendered now", file=sys.stderr)
     return 0
 
