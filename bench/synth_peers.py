@@ -26,8 +26,9 @@ Measured per system, on audio resampled to 16 kHz and loudness-normalized to -23
 - speed: x real time per core = audio seconds / CPU seconds (user + system). In-process systems
   (msar's API, piper) are timed from text to waveform with every thread pool at one thread; the
   command-line peers (flite, festival's text2wave, espeak-ng) as child-process CPU time, start-up
-  and WAV writing included. ``msar synth`` itself (the CLI, start-up included) is timed once on the
-  fixed sentences. One untimed warm-up per system.
+  and WAV writing included. The figure is the median of three timing passes per system, each of at
+  least 60 s of audio over the texts it spoke, after all scoring (``speed_pass``). ``msar synth``
+  itself (the CLI, start-up included) is timed once on the fixed sentences. One untimed warm-up per system.
 
     python bench/synth_peers.py [--model multispeaker-synth] [--heldout 4] [--wer-sentences FILE] [--pocketsphinx]
                                 [--out reports/bench-synth.md]
@@ -379,6 +380,29 @@ def synth_timed(sysm: System, text: str) -> tuple[np.ndarray, int, float]:
     return y, sr, c1 - c0
 
 
+#: The timing passes of :func:`speed_pass`: this many, each of at least this much audio.
+SPEED_PASSES = 3
+SPEED_MIN_AUDIO_S = 60.0
+
+
+def speed_pass(sysm: System, texts: list[str], passes: int = SPEED_PASSES, min_audio_s: float = SPEED_MIN_AUDIO_S) -> float:
+    """x real time per core of ``sysm``: the median over ``passes`` timing passes, each speaking
+    ``texts`` in turn (cycling) until ``min_audio_s`` of audio, with nothing else in between. The
+    per-utterance times of the scoring loop are too few for a verdict on a voice with a handful of
+    short held-out prompts (13 s of audio for asterisk-june), and on a shared virtual machine one
+    pass moved by a quarter from run to run."""
+    ratios = []
+    for _ in range(passes):
+        audio_s = cpu_s = 0.0
+        for i in range(10_000):
+            y, sr, cpu = synth_timed(sysm, texts[i % len(texts)])
+            audio_s, cpu_s = audio_s + len(y) / sr, cpu_s + cpu
+            if audio_s >= min_audio_s:
+                break
+        ratios.append(audio_s / cpu_s if cpu_s > 0 else float("nan"))
+    return float(np.median(ratios))
+
+
 def cli_speed(sentences: Path, speaker: str, model: str, tmp: Path) -> dict:
     """``msar synth --out-dir`` on the fixed sentences, -j 1: audio s / child CPU s (start-up included)."""
     out = tmp / "cli"
@@ -443,6 +467,7 @@ def main(argv=None) -> int:
     sc = Scorers(pocketsphinx=args.pocketsphinx)
     systems = msar_systems(args.model) + peer_systems(tmp, tuple(v for v in args.flite_voices.split(",") if v))
     utts: list[Utt] = []
+    spoken: dict[str, list[str]] = {}  # system -> the texts it spoke (the WER-only set aside)
     for sy in systems:
         if sy.error:
             print(f"{sy.name}: not run: {sy.error}", file=sys.stderr, flush=True)
@@ -478,6 +503,14 @@ def main(argv=None) -> int:
                 audio.write(args.keep / f"{sy.name.replace(' ', '_')}_{set_}{i:02d}.wav", x, SR)
             utts.append(u)
         print(f"{sy.name}: {len(jobs)} utterances in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        spoken[sy.name] = [t for set_, _, t in jobs if set_ != "wer"] or [t for _, _, t in jobs]
+
+    # speed: timing passes of their own, after every system is scored (nothing else runs between them)
+    speeds = {}
+    for sy in systems:
+        if sy.name in spoken and not sy.error:
+            speeds[sy.name] = speed_pass(sy, spoken[sy.name])
+            print(f"{sy.name}: {speeds[sy.name]:.1f}x real time per core", file=sys.stderr, flush=True)
 
     # real recordings of the model's speakers: identity centroids
     msar_spk = [sy.speaker for sy in systems if sy.kind == "msar"]
@@ -493,7 +526,7 @@ def main(argv=None) -> int:
     cli = cli_speed(args.sentences, next((s for s in msar_spk if s == "flite-slt"), msar_spk[0]), args.model, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
 
-    summary = summarize(systems, utts, real_emb)
+    summary = summarize(systems, utts, real_emb, speeds)
     write_csv(args.out.with_suffix(".csv"), utts)
     write_report(args.out, systems, summary, utts, real_emb, cli, sc.errors, notes, fixed, en_held, other_held, args,
                  time.perf_counter() - t_start)
@@ -503,7 +536,9 @@ def main(argv=None) -> int:
 
 # ---- summary -------------------------------------------------------------------------------------
 
-def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[str, dict]:
+def summarize(systems: list[System], utts: list[Utt], real_emb: dict, speeds: dict[str, float] | None = None) -> dict[str, dict]:
+    """Per system: its utterance counts, WERs, MOS means, identity measures and ``xrt`` (from
+    ``speeds``, :func:`speed_pass`'s, where given; else from the scoring loop's utterance times)."""
     by = defaultdict(list)
     for u in utts:
         if "error" not in u.m:
@@ -520,6 +555,8 @@ def summarize(systems: list[System], utts: list[Utt], real_emb: dict) -> dict[st
             continue
         d = {"utts": len(us), "failed": failed, "audio_s": sum(u.audio_s for u in us), "cpu_s": sum(u.cpu_s for u in us)}
         d["xrt"] = d["audio_s"] / d["cpu_s"] if d["cpu_s"] > 0 else float("nan")
+        if speeds and sy.name in speeds:
+            d["xrt"] = speeds[sy.name]
         for set_ in ("fixed", "heldout", "wer"):
             w = [u for u in us if u.set == set_ and "edits" in u.m]
             if w:
@@ -617,7 +654,9 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
     a("")
     a("WER: faster-whisper tiny.en" + (" (pocketsphinx en-us in brackets, fixed sentences only)" if args.pocketsphinx else
       " (pocketsphinx not run: `--pocketsphinx`)") + "; fixed sentences, the WER-only set (\"more\") and held-out utterances. MOS columns: mean over "
-      "every utterance of the system (± 95 % CI). Speed: audio seconds per CPU second.")
+      "every utterance of the system (± 95 % CI). Speed: audio seconds per CPU second, the median of "
+      f"{SPEED_PASSES} timing passes of at least {SPEED_MIN_AUDIO_S:.0f} s of audio each over the texts the system spoke "
+      "(the WER-only set aside), run after all scoring (`speed_pass`).")
     a("")
     a("| system | utts | WER fixed | WER more | WER held-out | DNSMOS OVRL | DNSMOS SIG | DNSMOS P.808 | DistillMOS | x real time / core | note |")
     a("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -107,3 +107,21 @@ def test_a_peer_through_world_is_its_speech_resynthesized_at_16k(peers):
     assert c.kind == "ceiling" and sr == 16000 and abs(len(y) - 16000) < 200
     spec = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spec) * sr / len(y) - 150) < 10  # the pitch survives the round trip
+
+
+def test_speed_is_the_median_of_timing_passes_of_enough_audio(peers, monkeypatch):
+    import numpy as np
+
+    costs = iter([1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 2.0, 2.0, 2.0])  # CPU s per call: three passes of three calls
+    spoken = []
+    sy = peers.System("s", "peer", "en", lambda t: None)
+    monkeypatch.setattr(peers, "synth_timed", lambda s, t: (spoken.append(t), np.zeros(25 * 16000), 16000, next(costs))[1:])
+    assert peers.speed_pass(sy, ["a", "b"], passes=3, min_audio_s=60) == 25.0  # 75 s / 3 s; the others 50x, 12.5x
+    assert spoken[:4] == ["a", "b", "a", "a"]  # cycling the texts, each pass from the first
+
+
+def test_the_summary_takes_speed_from_the_timing_passes(peers):
+    utts = [peers.Utt("msar a", "fixed", 0, "", 2.0, 0.1, {"edits": 0, "words": 5})]
+    systems = [peers.System("msar a", "msar", "en", lambda t: None, speaker="a")]
+    assert peers.summarize(systems, utts, {})["msar a"]["xrt"] == 20.0
+    assert peers.summarize(systems, utts, {}, {"msar a": 31.5})["msar a"]["xrt"] == 31.5
