@@ -793,10 +793,14 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None) -> li
                 f"msar voices {mmean:.2f} on average (best {max(summary[n][k] for n in ms):.2f}); highest of flite/festival "
                 f"{bar:.2f} ({max(ref, key=ref.get)}); festival {fmt(ref.get('festival'), 2)}; piper {fmt(piper, 2)}.")
         ceiling = summary.get("piper joe via WORLD", {}).get(k)
-        if piper is not None and ceiling is not None:
+        if piper is not None and ceiling is not None and ceiling > mmean:
             line += (f" piper's own speech through msar's features and vocoder reads {ceiling:.2f}: of piper's lead over "
                      f"msar's mean ({piper - mmean:+.2f}), {piper - ceiling:+.2f} is the vocoder's and the coding's, "
                      f"which no training of the acoustic model closes, and {ceiling - mmean:+.2f} is left to it.")
+        elif piper is not None and ceiling is not None:
+            line += (f" piper's own speech through msar's features and vocoder reads {ceiling:.2f}, below msar's voices: "
+                     f"all of piper's lead over msar's mean ({piper - mmean:+.2f}) is the vocoder's and the coding's, "
+                     "which no training of the acoustic model closes.")
         L.append(line)
     xs = [summary[sy.name]["xrt"] for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "xrt")]
     if xs:

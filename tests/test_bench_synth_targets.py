@@ -94,6 +94,9 @@ def test_naturalness_splits_pipers_lead_into_the_vocoders_share_and_the_models(p
     line = next(x for x in peers.targets(systems, summary, None) if "DistillMOS" in x)
     assert "met by msar b." in line and "msar voices 3.20 on average" in line
     assert "reads 3.50" in line and "(+0.90), +0.60 is the vocoder's" in line and "+0.30 is left to it" in line
+    summary["piper joe via WORLD"]["distillmos"] = 2.9  # below msar's voices: nothing is left to the model
+    line = next(x for x in peers.targets(systems, summary, None) if "DistillMOS" in x)
+    assert "reads 2.90, below msar's voices: all of piper's lead over msar's mean (+0.90) is the vocoder's" in line
 
 
 def test_a_peer_through_world_is_its_speech_resynthesized_at_16k(peers):
