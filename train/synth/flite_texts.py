@@ -133,9 +133,10 @@ def main(argv=None) -> int:
         for pos in ("noun", "verb", "adj", "adv"):
             texts += wordnet_examples((root / "usr/share/wordnet" / f"data.{pos}").read_text(encoding="latin-1"))
         prefix, licence = "wordnet", WORDNET_LICENCE
-    bench = Path(__file__).resolve().parents[2] / "bench/data/synth-sentences.txt"  # make bench-synth's test text
+    bench = Path(__file__).resolve().parents[2] / "bench/data"  # make bench-synth's test texts (none was drawn so far)
     exclude = set(W.SENTENCES) | {t for _, t, _ in english_texts(args.cache)} | {
-        ln.strip() for ln in bench.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")}
+        ln.strip() for name in ("synth-sentences.txt", "synth-sentences-wer.txt")
+        for ln in (bench / name).read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")}
     voices = sorted(FLITE_VOICES)
     per = select(texts, exclude, len(voices), args.per_voice, args.seed)
     todo = []
