@@ -134,3 +134,23 @@ def test_heldout_comparison_pairs_the_same_utterances(tmp_path):
     d = r["models"][1]["paired"]["all"]["mcd_db"]
     assert d["n"] == 3 and d["mean"] == 0 and d["b_lower"] == 0
     assert "| all | 3 |" in H.markdown(r, ["a", "b"])
+
+
+def test_unseen_text_leaves_out_held_out_sentences_a_training_row_says(tmp_path):
+    import json
+
+    from train.synth import heldout as H
+
+    data = tmp_path / "prep"
+    (data / "utts").mkdir(parents=True)
+    says = {"t0": ["sil", "a", "n", "sil"], "t1": ["sil", "t", "a", "sil"],
+            "v_same": ["sil", "a", "pau", "n", "sil"],  # t0's sentence with a comma: seen
+            "v_new": ["sil", "n", "a", "sil"], "v_other_split": ["sil", "t", "a", "sil"]}
+    rows = []
+    for uid, phones in says.items():
+        np.savez(data / "utts" / f"{uid}.npz", phones=np.array(phones))
+        split = "train" if uid.startswith("t") else "test" if uid == "v_other_split" else "valid"
+        rows.append({"id": uid, "speaker": "x", "split": split})
+    (data / "index.json").write_text(json.dumps(rows))
+    assert H.seen_text_ids(data) == {"v_same"}
+    assert H.seen_text_ids(data, "test") == {"v_other_split"}

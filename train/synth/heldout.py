@@ -7,6 +7,9 @@ for each model, and each model's paired differences from the first one.
 The utterances are the held-out rows (``--split``, default ``valid``) of ``--data`` that every
 model can speak, less those listed in any ``--exclude`` index (``prepare.py``'s ``index.json`` or
 a JSON list of ids): e.g. the data of a model that trained or early-stopped on some of them.
+``--unseen-text`` also leaves out the held-out rows whose sentence a training row of ``--data``
+says (in any voice): ``prepare.py``'s split is by utterance, and many prompts are read by several
+voices, so otherwise part of the held-out MCD is of text the model has seen.
 Prints JSON (``--json`` also writes it) and, with ``--markdown``, the tables.
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from msar.onnx_models import frontend
 from msar.onnx_models import synth as S
 
 from .evaluate import METRICS, per_utterance, summarize
@@ -31,6 +35,22 @@ def excluded_ids(paths: list[Path]) -> set[str]:
         data = json.loads(Path(p).read_text(encoding="utf-8"))
         out |= {r["id"] if isinstance(r, dict) else str(r) for r in data}
     return out
+
+
+def spoken_key(phones) -> str:
+    """What an example says, as compared for :func:`seen_text_ids`: its phone symbols with the
+    pauses left out (punctuation moves them; the words do not)."""
+    return " ".join(str(p) for p in phones if str(p) not in (frontend.SIL, frontend.PAU))
+
+
+def seen_text_ids(data: Path, split: str = "valid") -> set[str]:
+    """Ids of ``data``'s ``split`` rows whose :func:`spoken_key` some ``train`` row of ``data`` has
+    too: the same sentence, read by another voice or again by the same one."""
+    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
+    keys = {r["id"]: spoken_key(np.load(data / "utts" / f"{r['id']}.npz")["phones"])
+            for r in index if r["split"] in ("train", split)}
+    trained = {keys[r["id"]] for r in index if r["split"] == "train"}
+    return {r["id"] for r in index if r["split"] == split and keys[r["id"]] in trained}
 
 
 def paired(a: dict[str, dict], b: dict[str, dict], metric: str, speaker: str | None = None) -> dict:
@@ -82,11 +102,18 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--split", default="valid")
     ap.add_argument("--exclude", type=Path, action="append", default=[], help="an index.json or JSON list of ids")
+    ap.add_argument("--unseen-text", action="store_true",
+                    help="leave out held-out rows whose sentence a training row of --data says")
     ap.add_argument("--labels", default=None, help="comma-separated names of the models for the tables")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
-    result = compare(args.models, args.data, args.split, excluded_ids(args.exclude))
+    exclude = excluded_ids(args.exclude)
+    if args.unseen_text:
+        seen = seen_text_ids(args.data, args.split)
+        print(f"{len(seen)} held-out rows left out: a training row says the same sentence", file=sys.stderr)
+        exclude |= seen
+    result = compare(args.models, args.data, args.split, exclude)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
     if args.markdown:
