@@ -48,13 +48,14 @@ def utterance_metrics(voice: S.Voice, d: dict) -> dict[str, float] | None:
     return m
 
 
-def per_utterance(voice: S.Voice, data: Path, split: str = "valid", speakers: set[str] | None = None) -> dict[str, dict]:
+def per_utterance(voice: S.Voice, data: Path, split: str = "valid", speakers: set[str] | None = None,
+                  exclude: set[str] = frozenset()) -> dict[str, dict]:
     """:func:`utterance_metrics` of every row of ``split`` in ``data`` (``prepare.py`` layout),
-    optionally only those of ``speakers``, by utterance id (with its ``speaker``); skipped rows
-    are left out."""
+    optionally only those of ``speakers`` and not in ``exclude`` (ids), by utterance id (with its
+    ``speaker``); skipped rows are left out."""
     out = {}
     for r in json.loads((data / "index.json").read_text()):
-        if r["split"] != split or (speakers is not None and r["speaker"] not in speakers):
+        if r["split"] != split or (speakers is not None and r["speaker"] not in speakers) or r["id"] in exclude:
             continue
         m = utterance_metrics(voice, dict(np.load(data / "utts" / f"{r['id']}.npz")) | {"speaker": r["speaker"]})
         if m is not None:

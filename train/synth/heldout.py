@@ -67,8 +67,8 @@ def compare(models: list[str], data: Path, split: str = "valid", exclude: set[st
     """``{"utterances": ids, "models": [{"model", "summary", "paired"}, ...]}`` in the order of
     ``models``: every model scored on the ids that all of them can speak, ``paired`` against
     ``models[0]`` per speaker and over ``"all"`` (empty for the first)."""
-    per = [per_utterance(S.load_voice(m), data, split) for m in models]
-    common = set.intersection(*(set(p) for p in per)) - set(exclude)
+    per = [per_utterance(S.load_voice(m), data, split, exclude=set(exclude)) for m in models]
+    common = set.intersection(*(set(p) for p in per))
     per = [{i: v for i, v in p.items() if i in common} for p in per]
     speakers = sorted({v["speaker"] for v in per[0].values()})
     return {"utterances": sorted(common),
