@@ -7,7 +7,12 @@ early-stopping rule are compared on held-out utterances of that voice:
 - ``multi-aug``: the same plus one damaged-then-repaired copy of every training utterance
   (``msar.dsp.degrade`` with mild noise, reverb and band limits, then ``msar repair`` with its
   defaults: the shipped mask model for noise, the resynthesis for a band limit), features taken
-  from the repaired audio.
+  from the repaired audio;
+- ``multi-f0``: ``multi``'s data, with each voice's log F0 anchored by its own training
+  statistics (``train.py --speaker-f0-norm``; ``model.py``), so the voice's pitch level and range
+  need not be learnt into its embedding from its few utterances.
+
+``--models`` picks some of them (``multi-aug``'s copies cost a repair run; the others do not).
 
     python -m train.synth.compare --prep cache/synth-prep/multispeaker --corpus cache/corpus \\
         --out cache/synth-compare --report reports/synth_generalization
@@ -44,10 +49,17 @@ from msar.dsp import audio, world
 from . import prepare
 
 SR = prepare.SR
-MODELS = ("single", "multi", "multi-aug")
+MODELS = ("single", "multi", "multi-aug", "multi-f0")
 DESCRIPTION = {"single": "single-speaker (the voice's budget only)",
                "multi": "multi-speaker (budget + 8 other voices)",
-               "multi-aug": "multi-speaker + damaged/repaired copies"}
+               "multi-aug": "multi-speaker + damaged/repaired copies",
+               "multi-f0": "multi-speaker, log F0 anchored per voice"}
+#: The training set each model uses (by default its own name) and the extra training flags.
+TRAINING_SET = {"multi-f0": "multi"}
+TRAIN_FLAGS = {"multi-f0": ["--speaker-f0-norm"]}
+#: Paired differences reported (b - a), where both models ran.
+PAIRS = (("single", "multi"), ("single", "multi-aug"), ("multi", "multi-aug"), ("single", "multi-f0"),
+         ("multi", "multi-f0"))
 #: Mild damage that ``msar repair`` is built to undo: noise at 15-30 dB SNR (below 20 dB the mask
 #: model runs; above, the pipeline leaves the file alone, as it would in real use), a small room in
 #: a third of the files, and a band limit in a third, below the 6 kHz at which ``--mode auto``
@@ -201,7 +213,8 @@ def train_model(name: str, data: Path, out: Path, phones_json: Path, args) -> di
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cmd = [sys.executable, "-m", "train.synth.train", "--data", str(data), "--out", str(out / "checkpoints"),
                "--name", name, "--max-steps", str(args.steps), "--max-minutes", "1e9", "--eval-steps",
-               str(args.eval_steps), "--phones", str(phones_json), "--seed", str(args.seed), "--resume"]
+               str(args.eval_steps), "--phones", str(phones_json), "--seed", str(args.seed), "--resume",
+               *TRAIN_FLAGS.get(name, [])]
         print(f"training {name}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
         ck_dir.mkdir(parents=True, exist_ok=True)
         with open(out / "checkpoints" / f"train-{name}.log", "a", encoding="utf-8") as log:
@@ -270,7 +283,7 @@ def plot(path: Path, rows: list[dict], title: str) -> None:
 
     panels = (("mcd_db", "MCD (dB)", "{:.2f}"), ("f0_rmse_hz", "F0 RMSE (Hz)", "{:.1f}"), ("vuv_error", "V/UV error", "{:.3f}"))
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.6))
-    colors = ("#9e9e9e", "#1f77b4", "#2ca02c")
+    colors = ("#9e9e9e", "#1f77b4", "#2ca02c", "#d62728")
     for ax, (key, label, fmt) in zip(axes, panels):
         means = [r[key] for r in rows]
         ax.bar(range(len(rows)), means, yerr=[r[f"{key}_se"] for r in rows], color=colors[:len(rows)], capsize=4)
@@ -311,11 +324,16 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=800, help="training steps of every model")
     ap.add_argument("--eval-steps", type=int, default=50, help="validate every N steps; the best is kept")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, of {', '.join(MODELS)}")
     ap.add_argument("--no-wer", action="store_true")
     ap.add_argument("--text-overlap", action="store_true",
                     help="let the other voices' training utterances say the voice's held-out sentences "
                          "(as before 2026-12-03); default: text-disjoint")
     args = ap.parse_args(argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or not models:
+        raise SystemExit(f"error: --models: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODELS)}")
 
     index = json.loads((args.prep / "index.json").read_text(encoding="utf-8"))
     clean = args.prep / "utts"
@@ -334,10 +352,13 @@ def main(argv=None) -> int:
         sum(r["speaker"] != args.speaker for r in sets["multi"])
     print(f"multi: {dropped} other voices' training utterances left out (they say a held-out sentence)",
           file=sys.stderr, flush=True)
-    aug_stats = augment([r for r in sets["multi"] if r["split"] == "train"], args.corpus, clean, args.out / "aug", args.seed)
-    sets["multi-aug"] = sets["multi"] + augmented_rows(sets["multi"])
+    aug_stats = {}
     sources = {r["id"]: clean / f"{r['id']}.npz" for r in index}
-    sources |= {r["id"]: args.out / "aug" / f"{r['id']}.npz" for r in sets["multi-aug"] if r["id"].endswith(AUG_SUFFIX)}
+    if "multi-aug" in models:
+        aug_stats = augment([r for r in sets["multi"] if r["split"] == "train"], args.corpus, clean, args.out / "aug",
+                            args.seed)
+        sets["multi-aug"] = sets["multi"] + augmented_rows(sets["multi"])
+        sources |= {r["id"]: args.out / "aug" / f"{r['id']}.npz" for r in sets["multi-aug"] if r["id"].endswith(AUG_SUFFIX)}
     phones_json = args.out / "phones.json"
     phones_json.write_text(json.dumps(sorted({str(p) for r in index for p in np.load(clean / f"{r['id']}.npz")["phones"]})))
     data = {name: write_data(args.out / "data" / name, rows, sources) for name, rows in sets.items()}
@@ -347,11 +368,11 @@ def main(argv=None) -> int:
     from .evaluate import per_utterance, summarize
 
     results, per_utt, rows = {"aug": aug_stats}, {}, []
-    for name in MODELS:
-        trained = train_model(name, data[name], args.out, phones_json, args)
+    for name in models:
+        trained = train_model(name, data[TRAINING_SET.get(name, name)], args.out, phones_json, args)
         voice = S.load_voice(export_model(name, args.out))
         per_utt[name] = per_utterance(voice, data["eval"], "test")
-        train_rows = [r for r in sets[name] if r["split"] == "train"]
+        train_rows = [r for r in sets[TRAINING_SET.get(name, name)] if r["split"] == "train"]
         row = {"model": name, "description": DESCRIPTION[name], "speaker": args.speaker,
                "voice_train_utts": sum(r["speaker"] == args.speaker for r in train_rows), "train_utts": len(train_rows),
                "train_hours": round(sum(r["duration_s"] for r in train_rows) / 3600, 3), "steps": args.steps, **trained,
@@ -365,12 +386,13 @@ def main(argv=None) -> int:
     if len({u for m in per_utt.values() for u in m}) != min(len(m) for m in per_utt.values()):
         raise SystemExit("error: the models scored different test utterances")
 
+    first = next(iter(per_utt.values()))
     if not args.no_wer and "en" in {r["language"] for r in sets["single"]}:
         from . import wer as W
 
         asr = W.recognizer()
         items = {it["id"]: it for it in prepare.manifest_items(args.corpus, {"en"}, 10 ** 9, float("inf"))}
-        prompts = [items[i]["text"] for i in per_utt["single"]]
+        prompts = [items[i]["text"] for i in first]
         for row in rows:
             voice = S.load_voice(args.out / "models" / f"{row['model']}.onnx")
             row["wer_test_prompts"] = wer_of(voice, args.speaker, prompts, asr)
@@ -379,7 +401,7 @@ def main(argv=None) -> int:
     shipped = S.load_voice("multispeaker-synth")
     results["shipped_other_voices"] = summarize(per_utterance(shipped, data["eval"], "valid"))
     results["paired"] = {f"{b} - {a}": {k: paired(per_utt[a], per_utt[b], k) for k in ("mcd_db", "f0_rmse_hz", "vuv_error")}
-                         for a, b in (("single", "multi"), ("single", "multi-aug"), ("multi", "multi-aug"))}
+                         for a, b in PAIRS if a in per_utt and b in per_utt}
     results["models"] = rows
     results["split"] = {"speaker": args.speaker, "seed": args.seed, "text_disjoint": texts is not None,
                         "other_voices_left_out": dropped,
@@ -390,7 +412,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     plot(args.report.with_suffix(".png"), rows, f"{args.speaker}: {args.train_utts} training utterances, "
-         f"{len(per_utt['single'])} held-out utterances, {args.steps} steps per model (mean ± standard error)")
+         f"{len(first)} held-out utterances, {args.steps} steps per model (mean ± standard error)")
     (args.out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(table(rows))
     print(json.dumps({k: results[k] for k in ("paired", "aug")}, indent=1))

@@ -10,7 +10,12 @@ coded envelope, band aperiodicity; ``msar.dsp.world.feature_layout``). The runti
 durations into ``frame_phone``/``frame_pos`` in numpy (``msar.onnx_models.synth``), so the graph
 has no data-dependent shapes beyond T.
 
-Both embed the speaker with a table (one row per voice) broadcast over time.
+Both embed the speaker with a table (one row per voice) broadcast over time. With
+``speaker_f0_norm``, the acoustic network's log-F0 output is in the speaker's own units (its
+z-score) and a fixed per-speaker affine, set from the training data and traced into the graph,
+maps it to the model-wide normalization: a voice's pitch level and range then come from its own
+recordings' statistics instead of having to be learnt into its embedding (which a voice with a
+few dozen utterances cannot do; reports/synth.md, multi-speaker generalization).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+#: The log-F0 column of the features (``msar.dsp.world.feature_layout(sr)["lf0"][0]``; checked by train.py).
+LF0_COL = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class SynthConfig:
     #: Dropout on the decoder's input and between its layers while training (none at inference:
     #: the exported graph is traced in eval mode).
     dropout: float = 0.0
+    #: Per-speaker log-F0 anchoring (see the module docstring; ``AcousticNet.set_speaker_lf0``).
+    speaker_f0_norm: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,6 +86,16 @@ class AcousticNet(nn.Module):
         self.dec = nn.LSTM(2 * cfg.enc_hidden + cfg.speaker_dim + 2, cfg.dec_hidden, num_layers=cfg.dec_layers,
                            batch_first=True, bidirectional=True, dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0)
         self.out = nn.Linear(2 * cfg.dec_hidden, cfg.n_feats)
+        if cfg.speaker_f0_norm:  # buffers: saved in the state dict, traced as constants, never trained
+            self.register_buffer("lf0_scale", torch.ones(cfg.n_speakers))
+            self.register_buffer("lf0_shift", torch.zeros(cfg.n_speakers))
+
+    def set_speaker_lf0(self, scale, shift) -> None:
+        """The per-speaker affine from the speaker's log-F0 z-score to the model's normalization:
+        ``scale = std_speaker / std_model``, ``shift = (mean_speaker - mean_model) / std_model``."""
+        with torch.no_grad():
+            self.lf0_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+            self.lf0_shift.copy_(torch.as_tensor(shift, dtype=torch.float32))
 
     def forward(self, phones, stress, speaker, frame_phone, frame_pos):
         h, _ = self.enc(phones, stress, speaker)
@@ -83,7 +103,11 @@ class AcousticNet(nn.Module):
         hf = torch.gather(h, 1, idx)
         spk = self.enc.speaker(speaker)[:, None, :].expand(-1, frame_phone.shape[1], -1)
         y, _ = self.dec(self.drop(torch.cat([hf, spk, frame_pos], dim=-1)))
-        return self.out(y)
+        y = self.out(y)
+        if self.cfg.speaker_f0_norm:  # column LF0_COL is log F0 (msar.dsp.world.feature_layout)
+            lf0 = y[..., LF0_COL:LF0_COL + 1] * self.lf0_scale[speaker][:, None, None] + self.lf0_shift[speaker][:, None, None]
+            y = torch.cat([y[..., :LF0_COL], lf0, y[..., LF0_COL + 1:]], dim=-1)
+        return y
 
 
 def n_parameters(model: nn.Module) -> int:

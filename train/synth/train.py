@@ -35,7 +35,7 @@ from msar.dsp import world
 from msar.onnx_models.synth import PAD, expand_durations
 
 from ..schedules import cosine_lr
-from .model import AcousticNet, DurationNet, SynthConfig, n_parameters
+from .model import LF0_COL, AcousticNet, DurationNet, SynthConfig, n_parameters
 
 SR = 16000
 MAX_FRAMES = 600  # acoustic training window (3 s): longer utterances are cropped at random
@@ -106,6 +106,23 @@ def feature_stats(exs: list[dict], vuv_col: int) -> tuple[np.ndarray, np.ndarray
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def speaker_lf0_affine(exs: list[dict], spk_ids: dict, mean, std) -> tuple[np.ndarray, np.ndarray]:
+    """Per speaker id, the affine (scale, shift) from that speaker's log-F0 z-score to the model's
+    normalization (``AcousticNet.set_speaker_lf0``), from the log F0 of every frame of its
+    examples in ``exs`` (the training examples; the same frames :func:`feature_stats` uses). A
+    speaker with no example keeps the identity (1, 0)."""
+    scale, shift = np.ones(len(spk_ids), np.float32), np.zeros(len(spk_ids), np.float32)
+    per: dict[str, list[np.ndarray]] = defaultdict(list)
+    for e in exs:
+        per[e["speaker"]].append(e["feats"][:, LF0_COL].astype(np.float64))
+    for name, parts in per.items():
+        if name in spk_ids:
+            lf0 = np.concatenate(parts)
+            scale[spk_ids[name]] = (lf0.std() + 1e-5) / std[LF0_COL]
+            shift[spk_ids[name]] = (lf0.mean() - mean[LF0_COL]) / std[LF0_COL]
+    return scale, shift
+
+
 def make_batch(exs: list[dict], phone_ids: dict, spk_ids: dict, mean, std, rng) -> dict:
     B = len(exs)
     N = max(len(e["phones"]) for e in exs)
@@ -169,6 +186,8 @@ def main(argv=None) -> int:
                     "'phone_dim=96,speaker_dim=32,enc_hidden=96,dec_hidden=160,dropout=0.1' (SynthConfig fields)")
     ap.add_argument("--cosine-steps", type=int, default=0, help="cosine learning-rate decay from --lr to 5 %% of "
                     "it over this many steps, then held (0: constant --lr)")
+    ap.add_argument("--speaker-f0-norm", action="store_true", help="a new run predicts each voice's log F0 in its "
+                    "own units, anchored by the voice's training statistics (model.py; resume keeps the checkpoint's)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best validation loss "
                     "(after the validation split changed)")
@@ -186,6 +205,7 @@ def main(argv=None) -> int:
     ck_dir.mkdir(parents=True, exist_ok=True)
     last = ck_dir / "last.pt"
     lay = world.feature_layout(SR)
+    assert lay["lf0"][0] == LF0_COL, "model.LF0_COL must be the features' log-F0 column"
     train, valid = split_rows(exs, args.valid_per_speaker)
     valid_ids = {e["id"] for e in valid}
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
@@ -204,7 +224,8 @@ def main(argv=None) -> int:
         for kv in filter(None, args.size.split(",")):
             k, v = kv.split("=")
             extra[k.strip()] = float(v) if k.strip() == "dropout" else int(v)
-        cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean), **extra)
+        cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean),
+                          speaker_f0_norm=args.speaker_f0_norm, **extra)
     phone_ids = {p: i for i, p in enumerate(phones)}
     spk_ids = {s["name"]: s["id"] for s in speakers}
     usable = lambda e: e["speaker"] in spk_ids and all(p in phone_ids for p in e["phones"])  # noqa: E731
@@ -218,6 +239,8 @@ def main(argv=None) -> int:
     step, minutes, best = 0, 0.0, math.inf
     with torch.no_grad():  # start the duration model at the data's mean log(1 + frames)
         dur_net.out.bias.fill_(float(np.mean(np.concatenate([np.log1p(e["durations"]) for e in train]))))
+    if cfg.speaker_f0_norm and not ck:  # on resume the affine comes with the state dict
+        ac_net.set_speaker_lf0(*speaker_lf0_affine(train, spk_ids, mean, std))
     if ck:
         dur_net.load_state_dict(ck["duration"])
         ac_net.load_state_dict(ck["acoustic"])
