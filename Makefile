@@ -228,7 +228,7 @@ synth-pace: $(STAMP)
 	$(BIN)/python -m train.synth.calibrate_pace --model onnx_models/$(SYNTH_NAME).onnx --corpus $(SYNTH_CORPUS) --write
 
 # Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
-# utterances; single-speaker, multi-speaker and multi-speaker + damaged/repaired copies trained with the same steps
+# utterances; single-speaker, multi-speaker, multi-speaker + damaged/repaired copies and pitch-anchored multi-speaker trained with the same steps
 # and early stopping (the voice's validation utterances), scored on its held-out utterances (MCD, F0 RMSE, V/UV, WER):
 # reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (three trainings at one thread,
 # about 7 CPU minutes each): niced, resumable, not part of `make test`. The prep is the first model's (160 per voice, <= 6 s).
@@ -236,13 +236,15 @@ SYNTH_COMPARE_PREP    ?= $(CACHE)/synth-prep/multispeaker
 SYNTH_COMPARE_SPEAKER ?= asterisk-allison
 SYNTH_COMPARE_UTTS    ?= 32
 SYNTH_COMPARE_STEPS   ?= 800
+# multi-f0: multi-speaker with each voice's log F0 anchored by its own statistics (train.py --speaker-f0-norm)
+SYNTH_COMPARE_MODELS  ?= single,multi,multi-aug,multi-f0
 .PHONY: synth-compare
 synth-compare: $(VENV)/.torch
 	test -f $(SYNTH_COMPARE_PREP)/index.json || nice -n 5 $(BIN)/python -m train.synth.prepare --corpus $(CACHE)/corpus \
 	    --out $(SYNTH_COMPARE_PREP) --max-per-speaker 160 --max-seconds 6 -j 1
 	nice -n 5 $(BIN)/python -m train.synth.compare --prep $(SYNTH_COMPARE_PREP) --corpus $(CACHE)/corpus \
 	    --out $(CACHE)/synth-compare --speaker $(SYNTH_COMPARE_SPEAKER) --train-utts $(SYNTH_COMPARE_UTTS) \
-	    --steps $(SYNTH_COMPARE_STEPS) --report reports/synth_generalization
+	    --steps $(SYNTH_COMPARE_STEPS) --models $(SYNTH_COMPARE_MODELS) --report reports/synth_generalization
 
 # Every shipped voice against flite, festival, espeak-ng and piper (bench/synth_peers.py): WER (faster-whisper
 # tiny.en), DNSMOS + DistillMOS, resemblyzer identity, x real time per core: reports/bench-synth.md + .csv.
