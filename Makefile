@@ -230,7 +230,7 @@ synth-pace: $(STAMP)
 # Multi-speaker generalization (issue 6, train/synth/compare.py): one voice restricted to SYNTH_COMPARE_UTTS training
 # utterances; single-speaker, multi-speaker, multi-speaker + damaged/repaired copies and pitch-anchored multi-speaker trained with the same steps
 # and early stopping (the voice's validation utterances), scored on its held-out utterances (MCD, F0 RMSE, V/UV, WER):
-# reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (three trainings at one thread,
+# reports/synth_generalization.csv + .png, models in $(CACHE)/synth-compare. Heavy (four trainings at one thread,
 # about 7 CPU minutes each): niced, resumable, not part of `make test`. The prep is the first model's (160 per voice, <= 6 s).
 SYNTH_COMPARE_PREP    ?= $(CACHE)/synth-prep/multispeaker
 SYNTH_COMPARE_SPEAKER ?= asterisk-allison
