@@ -359,6 +359,7 @@ def main(argv=None) -> int:
                             args.seed)
         sets["multi-aug"] = sets["multi"] + augmented_rows(sets["multi"])
         sources |= {r["id"]: args.out / "aug" / f"{r['id']}.npz" for r in sets["multi-aug"] if r["id"].endswith(AUG_SUFFIX)}
+    args.out.mkdir(parents=True, exist_ok=True)
     phones_json = args.out / "phones.json"
     phones_json.write_text(json.dumps(sorted({str(p) for r in index for p in np.load(clean / f"{r['id']}.npz")["phones"]})))
     data = {name: write_data(args.out / "data" / name, rows, sources) for name, rows in sets.items()}
