@@ -85,3 +85,32 @@ def test_training_sets_the_anchor_resume_keeps_it_and_the_onnx_graph_carries_it(
     side = E.export(resumed, "anchored", tmp_path / "models")  # checks ONNX == PyTorch itself
     assert side["metrics"]["onnx_vs_torch_max_abs"] <= E.TOLERANCE
     assert side["training"]["config"]["speaker_f0_norm"] is True
+
+
+def test_f0_errors_in_cents_and_level_weigh_an_octave_alike_at_any_pitch():
+    import types
+
+    from train.synth import evaluate as V
+
+    def metrics(f0_hz: float, shift_cents: float) -> dict:
+        rng = np.random.default_rng(2)
+        e = example(rng, "s", f0_hz)
+        lay = world.feature_layout(T.SR)
+
+        def features(ids, stress, spk, dur, pitch):
+            f = e["feats"].copy()
+            f[:, LF0_COL] += shift_cents * np.log(2) / 1200
+            return f
+
+        voice = types.SimpleNamespace(
+            speakers=[types.SimpleNamespace(name="s", id=0)], phone_table={"a": 1, "b": 2, "c": 3}, layout=lay,
+            speaker=lambda name: types.SimpleNamespace(id=0), features=features,
+            dsession=types.SimpleNamespace(run=lambda names, feeds: [np.log1p(e["durations"])[None].astype(np.float32)]))
+        return V.utterance_metrics(voice, {k: np.asarray(v) for k, v in e.items() if k != "speaker"} | {"speaker": "s"})
+
+    low, high = metrics(100.0, 1200.0), metrics(250.0, 1200.0)
+    for m in (low, high):  # an octave too high: 1200 cents of error and of level, every frame
+        assert m["f0_rmse_cents"] == pytest.approx(1200, rel=1e-3) and m["f0_level_cents"] == pytest.approx(1200, rel=1e-3)
+    assert high["f0_rmse_hz"] > 2 * low["f0_rmse_hz"]  # in Hz the same error weighs by the pitch
+    assert metrics(180.0, -300.0)["f0_level_cents"] == pytest.approx(300, rel=1e-3)  # too low is off too
+    assert metrics(180.0, 0.0)["f0_rmse_cents"] == 0.0

@@ -57,6 +57,8 @@ DESCRIPTION = {"single": "single-speaker (the voice's budget only)",
 #: The training set each model uses (by default its own name) and the extra training flags.
 TRAINING_SET = {"multi-f0": "multi"}
 TRAIN_FLAGS = {"multi-f0": ["--speaker-f0-norm"]}
+#: Per-utterance metrics averaged and paired (``evaluate.utterance_metrics``).
+PAIRED_METRICS = ("mcd_db", "f0_rmse_hz", "f0_rmse_cents", "f0_level_cents", "vuv_error")
 #: Paired differences reported (b - a), where both models ran.
 PAIRS = (("single", "multi"), ("single", "multi-aug"), ("multi", "multi-aug"), ("single", "multi-f0"),
          ("multi", "multi-f0"))
@@ -378,7 +380,7 @@ def main(argv=None) -> int:
                "voice_train_utts": sum(r["speaker"] == args.speaker for r in train_rows), "train_utts": len(train_rows),
                "train_hours": round(sum(r["duration_s"] for r in train_rows) / 3600, 3), "steps": args.steps, **trained,
                "test_utts": len(per_utt[name]), "dur_rmse_log": summarize(per_utt[name])["all"]["dur_rmse_log"]}
-        for key in ("mcd_db", "f0_rmse_hz", "vuv_error"):
+        for key in PAIRED_METRICS:
             m, se = mean_se([u[key] for u in per_utt[name].values() if key in u])
             row |= {key: round(m, 3), f"{key}_se": round(se, 3)}
         if name != "single":  # held-out utterances of the other voices (no model here trained on them)
@@ -401,7 +403,7 @@ def main(argv=None) -> int:
 
     shipped = S.load_voice("multispeaker-synth")
     results["shipped_other_voices"] = summarize(per_utterance(shipped, data["eval"], "valid"))
-    results["paired"] = {f"{b} - {a}": {k: paired(per_utt[a], per_utt[b], k) for k in ("mcd_db", "f0_rmse_hz", "vuv_error")}
+    results["paired"] = {f"{b} - {a}": {k: paired(per_utt[a], per_utt[b], k) for k in PAIRED_METRICS}
                          for a, b in PAIRS if a in per_utt and b in per_utt}
     results["models"] = rows
     results["split"] = {"speaker": args.speaker, "seed": args.seed, "text_disjoint": texts is not None,

@@ -19,11 +19,11 @@ from msar.onnx_models import synth as S
 
 from .train import mcd_db
 
-METRICS = ("mcd_db", "f0_rmse_hz", "vuv_error", "dur_rmse_log")
+METRICS = ("mcd_db", "f0_rmse_hz", "f0_rmse_cents", "f0_level_cents", "vuv_error", "dur_rmse_log")
 
 
 def utterance_metrics(voice: S.Voice, d: dict) -> dict[str, float] | None:
-    """``mcd_db``, ``f0_rmse_hz`` (absent when no frame is voiced in both), ``vuv_error`` and
+    """``mcd_db``, the F0 errors (absent when no frame is voiced in both), ``vuv_error`` and
     ``dur_rmse_log`` of one prepared utterance ``d`` (``prepare.py``'s arrays) spoken by its
     speaker ``d["speaker"]``; None when the voice lacks the speaker or one of the phones."""
     if d["speaker"] not in {s.name for s in voice.speakers} or any(str(p) not in voice.phone_table for p in d["phones"]):
@@ -41,6 +41,11 @@ def utterance_metrics(voice: S.Voice, d: dict) -> dict[str, float] | None:
     v = (f[:, 1] > 0.5) & (t[:, 1] > 0.5)
     if v.any():
         m["f0_rmse_hz"] = float(np.sqrt(np.mean((np.exp(f[v, 0]) - np.exp(t[v, 0])) ** 2)))
+        # the same in cents (an octave error weighs 1200 whatever the voice's pitch), and how far
+        # the utterance's mean log F0 is off (its level, whatever the intonation)
+        cents = (f[v, 0] - t[v, 0]) * 1200 / np.log(2)
+        m["f0_rmse_cents"] = float(np.sqrt(np.mean(cents ** 2)))
+        m["f0_level_cents"] = float(abs(np.mean(cents)))
     m["vuv_error"] = float(np.mean((f[:, 1] > 0.5) != (t[:, 1] > 0.5)))
     log_dur = voice.dsession.run(["log_dur"], {"phones": ids[None], "stress": stress[None],
                                                "speaker": np.array([spk], np.int64)})[0][0]
