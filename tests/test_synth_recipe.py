@@ -254,3 +254,44 @@ def test_pace_calibration_on_the_recipe_corpus(model, vctk, tmp_path, monkeypatc
     assert sorted(pace["speakers"]) == ["p225", "p226"] and pace["utterances"] == {"p225": 4, "p226": 4}
     assert all(S.PACE_RANGE[0] <= v <= S.PACE_RANGE[1] for v in pace["speakers"].values())
     assert S.Voice(copy).pace("p225") == pace["speakers"]["p225"]
+
+
+def test_training_continues_from_an_exported_model(model, tmp_path):
+    """``train.py --init-onnx``: the weights recovered from the exported pair are the checkpoint's
+    own, a new run starts from them with the model's tables and normalization, and its export
+    records where it started; an ONNX file of another configuration is refused."""
+    import torch
+
+    from train.synth import export, train
+    from train.synth.onnx_weights import RecoveryError, checkpoint_from_onnx
+
+    work = model.parent.parent
+    trained = torch.load(work / "ck" / "vctk" / "last.pt", map_location="cpu", weights_only=False)
+    got = checkpoint_from_onnx(model)
+    for net in ("duration", "acoustic"):
+        assert got[net].keys() == trained[net].keys()
+        for k, v in trained[net].items():
+            assert torch.allclose(got[net][k], v, rtol=0, atol=1e-7), (net, k)
+    assert got["phones"] == trained["phones"] and got["mean"] == pytest.approx(trained["mean"], abs=1e-6)
+
+    assert train.main(["--data", str(work / "prep"), "--out", str(tmp_path / "ck"), "--name", "more",
+                       "--init-onnx", str(model), "--max-steps", "1", "--batch", "4", "--lr", "0"]) == 0
+    more = torch.load(tmp_path / "ck" / "more" / "last.pt", map_location="cpu", weights_only=False)
+    assert more["step"] == 1 and more["config"] == trained["config"] and more["phones"] == trained["phones"]
+    assert more["init_from"]["sha256"] == json.loads(model.with_suffix(".onnx.json").read_text())["sha256"]
+    for k, v in trained["acoustic"].items():  # a zero learning rate leaves the recovered weights as they were
+        assert torch.allclose(more["acoustic"][k], v, atol=1e-7), k
+    assert export.main(["--checkpoint", str(tmp_path / "ck" / "more" / "last.pt"), "--name", "more",
+                        "--out", str(tmp_path / "models")]) == 0
+    side = json.loads((tmp_path / "models" / "more.onnx.json").read_text())
+    assert side["training"]["init_from"]["model"] == str(model) and side["training"]["steps"] == 1
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in model.parent.iterdir():
+        shutil.copy(f, other / f.name)
+    side = json.loads((other / "vctk.onnx.json").read_text())
+    side["training"]["config"]["dec_hidden"] += 8
+    (other / "vctk.onnx.json").write_text(json.dumps(side))
+    with pytest.raises(RecoveryError, match="do not match"):
+        checkpoint_from_onnx(other / "vctk.onnx")

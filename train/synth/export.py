@@ -130,7 +130,9 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, dat
               "vuv": "logit", "speakers": ck["speakers"], "phones": ck["phones"], "feature_mean": ck["mean"],
               "feature_std": ck["std"], "duration_model": f"{dname}.onnx", "frontend": "espeak-ng (ctypes, IPA phoneme events)",
               "training": {**(training or {}), "steps": ck["step"], "minutes": round(ck["minutes"], 1),
-                           "valid_losses": ck.get("valid", {}), "git_commit": git_commit(), "config": cfg.to_dict()}}
+                           "valid_losses": ck.get("valid", {}), "git_commit": git_commit(), "config": cfg.to_dict(),
+                           # trained further from an exported model (train.py --init-onnx): steps and minutes are this run's
+                           **({"init_from": ck["init_from"]} if ck.get("init_from") else {})}}
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         dpath, apath = Path(tmp) / f"{dname}.onnx", Path(tmp) / f"{name}.onnx"
         _export(dur_net, DUR_IN, DUR_OUT, {"phones": {1: "N"}, "stress": {1: "N"}, "log_dur": {1: "N"}}, dpath, feeds[0])

@@ -4,7 +4,10 @@
         --name multispeaker-synth --max-minutes 30 --resume
 
 Checkpoints (``<out>/<name>/last.pt``; ``best.pt`` by validation loss) every ``--save-minutes``;
-``--resume`` continues from ``last.pt`` with the same speaker and phone tables.
+``--resume`` continues from ``last.pt`` with the same speaker and phone tables. ``--init-onnx`` starts a
+new run from an exported model instead (``onnx_weights.py``: its weights, tables, normalization and
+configuration; the optimizer starts afresh), so a model can be trained further on a machine without
+its checkpoints.
 
 Splits: rows of ``index.json`` with split ``train`` are trained on; any other split (``prepare.py``'s
 ``valid``: the held-out utterances that ``evaluate.py`` scores) is never seen, not even for early
@@ -189,6 +192,9 @@ def main(argv=None) -> int:
     ap.add_argument("--speaker-f0-norm", action="store_true", help="a new run predicts each voice's log F0 in its "
                     "own units, anchored by the voice's training statistics (model.py; resume keeps the checkpoint's)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-onnx", type=Path, default=None, help="a new run starts from this exported acoustic "
+                    "model (and its duration model and sidecar) instead of random weights; --size and --phones "
+                    "do not apply")
     ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best validation loss "
                     "(after the validation split changed)")
     ap.add_argument("--valid-per-speaker", type=int, default=8, help="validation utterances taken from each "
@@ -209,13 +215,23 @@ def main(argv=None) -> int:
     train, valid = split_rows(exs, args.valid_per_speaker)
     valid_ids = {e["id"] for e in valid}
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
-    if ck:
-        speakers, phones = ck["speakers"], ck["phones"]
+    init = None
+    if not ck and args.init_onnx:
+        from .onnx_weights import RecoveryError, checkpoint_from_onnx
+        try:
+            init = checkpoint_from_onnx(args.init_onnx)
+        except (RecoveryError, OSError, KeyError) as exc:
+            print(f"error: --init-onnx {args.init_onnx}: {exc}", file=sys.stderr)
+            return 1
+        print(f"starting from {args.init_onnx} (ONNX vs recovered PyTorch: {init['parity']})", flush=True)
+    if ck or init:
+        src = ck or init
+        speakers, phones = src["speakers"], src["phones"]
         fresh, _ = build_tables(index, exs, exclude=valid_ids)
         if [s["name"] for s in fresh] == [s["name"] for s in speakers]:
             speakers = fresh  # same voices; hours follow the current split
-        mean, std = np.array(ck["mean"], np.float32), np.array(ck["std"], np.float32)
-        cfg = SynthConfig(**ck["config"])
+        mean, std = np.array(src["mean"], np.float32), np.array(src["std"], np.float32)
+        cfg = SynthConfig(**src["config"])
     else:
         inventory = json.loads(args.phones.read_text(encoding="utf-8")) if args.phones else None
         speakers, phones = build_tables(index, exs, inventory, exclude=valid_ids)
@@ -239,8 +255,12 @@ def main(argv=None) -> int:
     step, minutes, best = 0, 0.0, math.inf
     with torch.no_grad():  # start the duration model at the data's mean log(1 + frames)
         dur_net.out.bias.fill_(float(np.mean(np.concatenate([np.log1p(e["durations"]) for e in train]))))
-    if cfg.speaker_f0_norm and not ck:  # on resume the affine comes with the state dict
+    if cfg.speaker_f0_norm and not (ck or init):  # otherwise the affine comes with the state dict
         ac_net.set_speaker_lf0(*speaker_lf0_affine(train, spk_ids, mean, std))
+    init_from = (ck or {}).get("init_from") or (init or {}).get("init_from")
+    if init:
+        dur_net.load_state_dict(init["duration"])
+        ac_net.load_state_dict(init["acoustic"])
     if ck:
         dur_net.load_state_dict(ck["duration"])
         ac_net.load_state_dict(ck["acoustic"])
@@ -264,7 +284,7 @@ def main(argv=None) -> int:
         torch.save({"duration": dur_net.state_dict(), "acoustic": ac_net.state_dict(), "opt": opt.state_dict(),
                     "step": step, "minutes": minutes, "best": best, "config": cfg.to_dict(), "speakers": speakers,
                     "phones": phones, "mean": mean.tolist(), "std": std.tolist(), "valid": valid_losses,
-                    "valid_ids": sorted(e["id"] for e in valid),
+                    "valid_ids": sorted(e["id"] for e in valid), "init_from": init_from,
                     "sample_rate": SR}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
