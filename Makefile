@@ -177,6 +177,10 @@ SYNTH_COSINE_STEPS ?= 5500
 SYNTH_STEPS    ?= 6000
 # torch threads of the training run (2: about 80 steps/min on a 2-core machine, so the recipe takes ~1 h)
 SYNTH_THREADS  ?= 2
+SYNTH_LR       ?= 2e-3
+# SYNTH_INIT=onnx_models/multispeaker-synth.onnx: a new run starts from that exported model instead of random
+# weights (train.py --init-onnx; its tables, normalization and size), e.g. to train the shipped model on more data.
+SYNTH_INIT     ?=
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 # New sentences per flite voice from the fortunes package (train/synth/flite_texts.py), read by flite into
@@ -208,7 +212,8 @@ train-synth: $(VENV)/.torch
 	    $(SYNTH_CORPORA) --out $(SYNTH_PREP)-hmm --iterations 6; } && \
 	  $(BIN)/python -m train.synth.train --data $(SYNTH_PREP)-hmm --out $(CACHE)/checkpoints \
 	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --max-steps $(SYNTH_STEPS) --eval-steps 250 \
-	    --size $(SYNTH_SIZE) --cosine-steps $(SYNTH_COSINE_STEPS) --threads $(SYNTH_THREADS) --resume' \
+	    --size $(SYNTH_SIZE) --cosine-steps $(SYNTH_COSINE_STEPS) --threads $(SYNTH_THREADS) --lr $(SYNTH_LR) \
+	    $(if $(SYNTH_INIT),--init-onnx $(SYNTH_INIT)) --resume' \
 	    >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
 
