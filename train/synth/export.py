@@ -55,6 +55,17 @@ def _export(model, names_in, names_out, dynamic, path: Path, feeds) -> None:
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
 
 
+def export_duration(model, path: Path, feeds) -> None:
+    """The duration network to ``path`` (dynamic phone count)."""
+    _export(model, DUR_IN, DUR_OUT, {"phones": {1: "N"}, "stress": {1: "N"}, "log_dur": {1: "N"}}, path, feeds)
+
+
+def export_acoustic(model, path: Path, feeds) -> None:
+    """The acoustic network to ``path`` (dynamic phone and frame counts)."""
+    _export(model, AC_IN, ["feats"], {"phones": {1: "N"}, "stress": {1: "N"}, "frame_phone": {1: "T"},
+                                      "frame_pos": {1: "T"}, "feats": {1: "T"}}, path, feeds)
+
+
 def _parity(model, path: Path, names_in, out_name: str, feeds_list) -> float:
     import onnx
     import onnxruntime as ort
@@ -135,9 +146,8 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, dat
                            **({"init_from": ck["init_from"]} if ck.get("init_from") else {})}}
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         dpath, apath = Path(tmp) / f"{dname}.onnx", Path(tmp) / f"{name}.onnx"
-        _export(dur_net, DUR_IN, DUR_OUT, {"phones": {1: "N"}, "stress": {1: "N"}, "log_dur": {1: "N"}}, dpath, feeds[0])
-        _export(ac_net, AC_IN, ["feats"], {"phones": {1: "N"}, "stress": {1: "N"}, "frame_phone": {1: "T"},
-                                           "frame_pos": {1: "T"}, "feats": {1: "T"}}, apath, feeds[0])
+        export_duration(dur_net, dpath, feeds[0])
+        export_acoustic(ac_net, apath, feeds[0])
         d_err = _parity(dur_net, dpath, DUR_IN, "log_dur", feeds)
         a_err = _parity(ac_net, apath, AC_IN, "feats", feeds)
         with torch.no_grad():

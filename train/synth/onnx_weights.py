@@ -32,15 +32,14 @@ def _tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
 
 
-def _initializers(path: Path) -> list[tuple[str, np.ndarray]]:
+def _initializers(path: Path) -> list[np.ndarray]:
     import onnx
     from onnx import numpy_helper
 
-    g = onnx.load(str(path)).graph
-    return [(t.name, numpy_helper.to_array(t)) for t in g.initializer]
+    return [numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer]
 
 
-def _index_map(model: torch.nn.Module, export, tmp: Path) -> list[tuple[str, np.ndarray]]:
+def _index_map(model: torch.nn.Module, export, tmp: Path) -> list[np.ndarray]:
     """Export ``model`` with each tensor element set to its global index (the tensors in
     state-dict order); returns the exported initializers, whose float ones hold indices."""
     tensors = _tensors(model)
@@ -64,13 +63,13 @@ def load_from_onnx(model: torch.nn.Module, onnx_path: Path, export) -> None:
     shipped = _initializers(onnx_path)
     with tempfile.TemporaryDirectory() as tmp:
         indexed = _index_map(model, export, Path(tmp))
-    if len(indexed) != len(shipped) or any(a.shape != b.shape for (_, a), (_, b) in zip(indexed, shipped)):
+    if len(indexed) != len(shipped) or any(a.shape != b.shape for a, b in zip(indexed, shipped)):
         raise RecoveryError(f"{onnx_path}: its initializers do not match this configuration's export "
                             f"({len(shipped)} vs {len(indexed)})")
     tensors = _tensors(model)
     total = sum(t.numel() for t in tensors.values())
     flat = np.full(total, np.nan, np.float64)
-    for (_, idx), (_, val) in zip(indexed, shipped):
+    for idx, val in zip(indexed, shipped):
         if not np.issubdtype(idx.dtype, np.floating):
             continue  # shapes, axes and other integer constants
         pos = idx.astype(np.float64).ravel()
@@ -96,23 +95,19 @@ def checkpoint_from_onnx(acoustic_onnx: Path) -> dict:
     acoustic model, its duration model and their sidecar: configuration, speaker and phone tables,
     feature normalization and both networks' weights, each network checked against its ONNX graph
     (``export._parity``)."""
-    from .export import AC_IN, DUR_IN, DUR_OUT, _export, _parity, example_inputs
+    from .export import AC_IN, DUR_IN, ExportError, _parity, example_inputs, export_acoustic, export_duration
 
     side = json.loads(Path(f"{acoustic_onnx}.json").read_text(encoding="utf-8"))
     cfg = SynthConfig(**side["training"]["config"])
     dur_onnx = acoustic_onnx.parent / side["duration_model"]
     feeds = [example_inputs(cfg, n, seed) for n, seed in ((12, 0), (3, 1), (40, 2))]
-    torch.manual_seed(0)
     dur_net, ac_net = DurationNet(cfg).eval(), AcousticNet(cfg).eval()
-    load_from_onnx(dur_net, dur_onnx, lambda m, p: _export(
-        m, DUR_IN, DUR_OUT, {"phones": {1: "N"}, "stress": {1: "N"}, "log_dur": {1: "N"}}, p, feeds[0]))
-    load_from_onnx(ac_net, acoustic_onnx, lambda m, p: _export(
-        m, AC_IN, ["feats"], {"phones": {1: "N"}, "stress": {1: "N"}, "frame_phone": {1: "T"},
-                              "frame_pos": {1: "T"}, "feats": {1: "T"}}, p, feeds[0]))
+    load_from_onnx(dur_net, dur_onnx, lambda m, p: export_duration(m, p, feeds[0]))
+    load_from_onnx(ac_net, acoustic_onnx, lambda m, p: export_acoustic(m, p, feeds[0]))
     try:
         errs = {"duration": _parity(dur_net, dur_onnx, DUR_IN, "log_dur", feeds),
                 "acoustic": _parity(ac_net, acoustic_onnx, AC_IN, "feats", feeds)}
-    except Exception as exc:  # ExportError: the recovered weights do not reproduce the graph
+    except ExportError as exc:
         raise RecoveryError(f"{acoustic_onnx}: recovered weights fail the parity check: {exc}") from None
     return {"duration": dur_net.state_dict(), "acoustic": ac_net.state_dict(), "config": cfg.to_dict(),
             "speakers": side["speakers"], "phones": side["phones"], "mean": side["feature_mean"],

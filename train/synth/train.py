@@ -220,7 +220,7 @@ def main(argv=None) -> int:
         from .onnx_weights import RecoveryError, checkpoint_from_onnx
         try:
             init = checkpoint_from_onnx(args.init_onnx)
-        except (RecoveryError, OSError, KeyError) as exc:
+        except (RecoveryError, OSError, KeyError, ValueError) as exc:
             print(f"error: --init-onnx {args.init_onnx}: {exc}", file=sys.stderr)
             return 1
         print(f"starting from {args.init_onnx} (ONNX vs recovered PyTorch: {init['parity']})", flush=True)
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
         dur_net.out.bias.fill_(float(np.mean(np.concatenate([np.log1p(e["durations"]) for e in train]))))
     if cfg.speaker_f0_norm and not (ck or init):  # otherwise the affine comes with the state dict
         ac_net.set_speaker_lf0(*speaker_lf0_affine(train, spk_ids, mean, std))
-    init_from = (ck or {}).get("init_from") or (init or {}).get("init_from")
+    init_from = (ck or init or {}).get("init_from")  # kept through resumes of an --init-onnx run
     if init:
         dur_net.load_state_dict(init["duration"])
         ac_net.load_state_dict(init["acoustic"])
