@@ -63,7 +63,10 @@ class RepairConfig:
     batch: int = 16
     lr: float = 1e-3
     lr_half_life_steps: int = 2000       #: "halving" schedule: the rate halves every this many steps
-    lr_schedule: str = "halving"         #: "halving" (exponential) | "cosine" (warm-up, then cosine to 5 %)
+    #: "halving" (exponential) | "cosine" (warm-up, then cosine to 5 % at ``total_steps``) |
+    #: "cosine_time" (warm-up, then cosine to 5 % over the run's wall-clock budget, ``--max-minutes``:
+    #: for a machine lent for a fixed time, where the step rate is not known beforehand)
+    lr_schedule: str = "halving"
     total_steps: int = 0                 #: "cosine" only: the step the schedule ends at
     warmup_steps: int = 0                #: "cosine" only: linear warm-up
     grad_clip: float = 5.0
@@ -81,12 +84,17 @@ class RepairConfig:
     w_compressed: float = 0.0
     w_si_sdr: float = 0.0                #: weight of -SI-SDR in dB (time-domain fidelity)
 
-    def learning_rate(self, step: int) -> float:
-        """The rate at ``step`` under the variant's schedule."""
+    def learning_rate(self, step: int, progress: float = 0.0) -> float:
+        """The rate at ``step`` under the variant's schedule; ``progress`` is the share of the
+        run's time budget spent (``cosine_time`` only)."""
         if self.lr_schedule == "halving":
             return self.lr * 0.5 ** (step / self.lr_half_life_steps)
         if self.lr_schedule == "cosine":
             return cosine_lr(self.lr, step, self.total_steps, self.warmup_steps)
+        if self.lr_schedule == "cosine_time":
+            if step < self.warmup_steps:
+                return self.lr * (step + 1) / self.warmup_steps
+            return cosine_lr(self.lr, round(1e6 * min(1.0, max(0.0, progress))), 1_000_000)
         raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
 
     @property
@@ -149,12 +157,20 @@ VARIANTS[MULTISPEAKER_REPAIR_V3.name] = MULTISPEAKER_REPAIR_V3
 #: v4 (in training since 2026-11-25, resumable): v3's recipe from scratch, with the guard-band round
 #: trip from the first step and a cosine schedule four times as long. v2's validation SI-SDR still
 #: rose at step 5000 while the rate had decayed to 5 %; v4 tests how much of the noise gap to
-#: DeepFilterNet3 (reports/bench-repair.md) is training time alone.
+#: DeepFilterNet3 (reports/bench-repair.md) is training time alone. Its checkpoint (step ~13600) was
+#: lost with a session's machine; v5 asks the same question on a GPU.
 MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps=20000, warmup_steps=300)
+
+#: v5 (2026-12-04): v3's network and damage, trained on a lent GPU (one H200 for ~8 minutes, the
+#: machine's 16 cores making the pairs): four times v3's batch and a cosine over the run's
+#: wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.4 h per
+#: speaker, Opus). Tests whether v3's noise gap to DeepFilterNet3 is training scale.
+MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=64, lr=3e-3, lr_schedule="cosine_time",
+                                             total_steps=0, warmup_steps=300)
 
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
 #: swapped into VARIANTS when its ONNX ships).
-NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V4.name: MULTISPEAKER_REPAIR_V4}
+NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V5.name: MULTISPEAKER_REPAIR_V5}
 
 
 def get(name: str) -> RepairConfig:

@@ -1,6 +1,10 @@
 """Train a repair variant on the fly (see ``configs.py``); resumable, time-limited, CPU-friendly.
 
     python -m train.repair.train --variant multispeaker-repair --max-minutes 60 --resume
+    python -m train.repair.train --variant multispeaker-repair --next --device cuda --workers 14 --max-minutes 8
+
+On a GPU the pairs are still made on the CPU (``--workers`` processes, the damage code the
+runtime's tests cover); only the network and the loss move to ``--device``.
 
 Writes ``<out>/<variant>/``: ``last.pt`` (model, optimizer, step, minutes; every
 ``--ckpt-minutes``), ``best.pt`` (lowest validation loss so far) and ``log.jsonl`` (one JSON
@@ -20,11 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from msar.dsp import metrics
 from msar.dsp.errors import MsarError
 
 from . import configs, data
-from .losses import total_loss
+from .losses import neg_si_sdr, total_loss
 from .model import RepairNet, n_parameters
 from .torch_stft import istft
 
@@ -39,21 +42,33 @@ def enhance_batch(model: RepairNet, feat: torch.Tensor, spec: torch.Tensor, leng
     return istft(torch.view_as_complex(spec.contiguous()) * mask, cfg.n_fft, cfg.hop, length)
 
 
+def si_sdr_db(ref: torch.Tensor, out: torch.Tensor) -> float:
+    """SI-SDR in dB of one ``[1, N]`` estimate, both signals made zero-mean (``msar.dsp.metrics.si_sdr``'s
+    definition, in torch so that training imports nothing of the runtime's analysis stack)."""
+    return -float(neg_si_sdr(out - out.mean(), ref - ref.mean()))
+
+
 @torch.no_grad()
-def validate(model: RepairNet, valid: list[dict]) -> dict:
+def validate(model: RepairNet, valid: list[dict], device: torch.device | str = "cpu") -> dict:
     """Mean loss and SI-SDR (enhanced and unprocessed) over the validation set."""
     model.eval()
     losses, sdr_out, sdr_in = [], [], []
     for ex in valid:
         n = len(ex["clean"])
-        y = enhance_batch(model, torch.from_numpy(ex["feat"])[None], torch.from_numpy(ex["spec"])[None], n)
-        s = torch.from_numpy(ex["clean"])[None]
+        y = enhance_batch(model, torch.from_numpy(ex["feat"])[None].to(device),
+                          torch.from_numpy(ex["spec"])[None].to(device), n)
+        s = torch.from_numpy(ex["clean"])[None].to(device)
         losses.append(float(total_loss(y, s, model.cfg)[0]))
-        sdr_out.append(metrics.si_sdr(ex["clean"], y[0].numpy()))
-        sdr_in.append(metrics.si_sdr(ex["clean"], ex["noisy"]))
+        sdr_out.append(si_sdr_db(s, y))
+        sdr_in.append(si_sdr_db(s, torch.from_numpy(ex["noisy"])[None].to(device)))
     model.train()
     finite = lambda v: float(np.mean([a for a in v if np.isfinite(a)]))  # noqa: E731
     return {"valid_loss": float(np.mean(losses)), "valid_si_sdr": finite(sdr_out), "valid_si_sdr_in": finite(sdr_in)}
+
+
+def _one_thread_per_worker(_worker_id: int) -> None:
+    """Data workers make pairs with numpy and torch each on one thread: the cores go to more workers."""
+    torch.set_num_threads(1)
 
 
 def save(path: Path, state: dict) -> None:
@@ -78,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--valid-every", type=int, default=250, help="validation interval in steps")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (we share the CPU)")
+    ap.add_argument("--device", default="cpu", help="where the network trains: cpu, cuda, cuda:N")
     ap.add_argument("--workers", type=int, default=1, help="data-loading processes (0: in the main process)")
     ap.add_argument("--batch", type=int, default=0, help="override the variant's batch size")
     ap.add_argument("--seed", type=int, default=0)
@@ -103,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
              len({u.speaker for u in train_speech}), len(train_noise), len(valid_speech))
 
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
     model = RepairNet(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, minutes, best = 0, 0.0, float("inf")
@@ -122,16 +139,26 @@ def main(argv: list[str] | None = None) -> int:
         opt.load_state_dict(ck["optimizer"])  # Adam's moments carry over; the schedule sets the rate
         step, minutes = ck["step"], ck["minutes"]  # the weights' history carries on (a new loss: new best)
         log.info("initialised from %s (step %d, %.1f min trained)", args.init_from, step, minutes)
-    log.info("model: %d parameters (%.2f MB float32)", n_parameters(model), n_parameters(model) * 4 / 1e6)
+    model.to(device)
+    if device.type != "cpu":  # the optimizer's moments (resumed or initialised on the CPU) follow the weights
+        for st in opt.state.values():
+            for k, v in st.items():
+                if torch.is_tensor(v) and k != "step":
+                    st[k] = v.to(device)
+    log.info("model: %d parameters (%.2f MB float32) on %s", n_parameters(model), n_parameters(model) * 4 / 1e6,
+             device)
 
     valid = data.validation_set(cfg, valid_speech, valid_noise)
     # A new seed per resume, so a resumed run does not replay the first run's crops.
     stream = data.PairStream(cfg, train_speech, train_noise, seed=args.seed * 1_000_003 + step)
     loader = torch.utils.data.DataLoader(stream, batch_size=batch, num_workers=args.workers,
-                                         persistent_workers=args.workers > 0)
+                                         persistent_workers=args.workers > 0, pin_memory=device.type == "cuda",
+                                         worker_init_fn=_one_thread_per_worker if args.workers > 0 else None,
+                                         prefetch_factor=4 if args.workers > 0 else None)
 
     def checkpoint(extra: dict | None = None):
-        state = {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
+        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        state = {"config": cfg.to_dict(), "model": weights, "optimizer": opt.state_dict(),
                  "step": step, "minutes": minutes + (time.time() - t0) / 60, "best_valid_loss": best}
         state.update(extra or {})
         save(last, state)
@@ -146,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     running: dict[str, list] = {}
     stop = False
     for batch_data in loader:
-        feat, spec, clean = batch_data["feat"], batch_data["spec"], batch_data["clean"]
+        feat, spec, clean = (batch_data[k].to(device, non_blocking=True) for k in ("feat", "spec", "clean"))
         y = enhance_batch(model, feat, spec, clean.shape[1])
         loss, terms = total_loss(y, clean, cfg)
         for group in opt.param_groups:
-            group["lr"] = cfg.learning_rate(step)
+            group["lr"] = cfg.learning_rate(step, (time.time() - t0) / 60 / args.max_minutes)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -167,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             running = {}
         stop = elapsed >= args.max_minutes or (args.max_steps and step >= args.max_steps)
         if step % args.valid_every == 0 or stop:
-            v = validate(model, valid)
+            v = validate(model, valid, device)
             row = {"step": step, "minutes": round(minutes + elapsed, 2), **{k: round(x, 5) for k, x in v.items()}}
             log.info("validation %s", json.dumps(row))
             write_log(row)
