@@ -162,10 +162,10 @@ VARIANTS[MULTISPEAKER_REPAIR_V3.name] = MULTISPEAKER_REPAIR_V3
 MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps=20000, warmup_steps=300)
 
 #: v5 (2026-12-04): v3's network and damage, trained on a lent GPU (one H200 for ~8 minutes, the
-#: machine's 16 cores making the pairs): four times v3's batch and a cosine over the run's
-#: wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.4 h per
+#: machine's cores making the pairs, which bound the rate): twice v3's batch and a cosine over the
+#: run's wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.4 h per
 #: speaker, Opus). Tests whether v3's noise gap to DeepFilterNet3 is training scale.
-MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=64, lr=3e-3, lr_schedule="cosine_time",
+MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=32, lr=2.5e-3, lr_schedule="cosine_time",
                                              total_steps=0, warmup_steps=300)
 
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Train the repair model's next version (train/repair/configs.py: NEXT) on a lent GPU machine, in one
 # call: install the carried wheels, decode the packed corpus, train for MINUTES, leave the checkpoints
-# and the log under $OUT. Run from the checkout's root there, with .whl/ and .devdata/ carried:
+# and the log under $OUT. Run from the checkout's root there, with .whl and .devdata/corpus.tar.gz carried:
 #
 #   here:  python -m train.repair.pack pack --corpus cache/corpus --out .devdata/corpus
+#          tar -cf - -C .devdata corpus | gzip -1 > .devdata/corpus.tar.gz
 #          pip download (soundfile cffi pycparser soxr pyroomacoustics, cp312) -d .whl   (device README)
 #   there: MINUTES=8 bash train/repair/gpu_run.sh
 #
@@ -26,7 +27,8 @@ export PYTHONPATH=/tmp/site:/tmp/ns:$PWD PYTHONUNBUFFERED=1 OPENBLAS_NUM_THREADS
 nvidia-smi -L || true
 echo "cores: $(nproc), workers: $WORKERS"
 
-"$PYTHON" -m train.repair.pack unpack --packed .devdata/corpus --out /tmp/corpus --jobs "$(nproc)"
+rm -rf /tmp/packed /tmp/corpus && mkdir -p /tmp/packed && tar -xzf .devdata/corpus.tar.gz -C /tmp/packed
+"$PYTHON" -m train.repair.pack unpack --packed /tmp/packed/corpus --out /tmp/corpus --jobs "$(nproc)"
 echo "set-up took $(( $(date +%s) - t0 )) s"
 
 mkdir -p "$OUT/ck"

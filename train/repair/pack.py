@@ -4,14 +4,17 @@ A GPU machine lent for a training run takes the working tree and at most 64 MiB 
 reaches no package mirror, so it cannot rebuild ``make data``'s 1.7 GB corpus. ``pack`` writes
 what training reads (the train split's speech and non-music noise, and the utterances and noise
 :func:`train.repair.data.validation_set` draws on) as Ogg Opus, with each speaker capped at
-``--speaker-hours`` so that speakers stay balanced while the total shrinks; ``unpack`` decodes it
+``--speaker-hours`` so that speakers stay balanced while the total shrinks (a second run with the
+same ``--out`` reuses what is encoded there and removes what is no longer selected); ``unpack`` decodes it
 back to 16 kHz WAV with the same manifests, so ``train.repair.train --corpus`` reads it unchanged.
 
     python -m train.repair.pack pack --corpus cache/corpus --out .devdata/corpus
-    python -m train.repair.pack unpack --packed .devdata/corpus --out /tmp/corpus
+    tar -cf - -C .devdata corpus | gzip -1 > .devdata/corpus.tar.gz   # one file, without tar's padding
+    python -m train.repair.pack unpack --packed /tmp/packed/corpus --out /tmp/corpus   # there, after tar -x
 
-Opus at ``--level 0.95`` (libsndfile's compression level; about 19 kb/s on this speech) scores
-PESQ-wb 4.3 against the original; both sides of a training pair come from the same decoded
+Opus at ``--level 0.95`` (libsndfile's compression level; about 19 kb/s on this speech, 21 kb/s
+with the noise) scores PESQ-wb 4.3 against the original; the defaults pack 2.9 h of speech and
+0.6 h of noise into about 29 MiB of ``corpus.tar.gz``; both sides of a training pair come from the same decoded
 signal, so the codec only changes which clean speech the network sees, not its targets' fidelity
 to its inputs.
 """
@@ -60,7 +63,10 @@ def _select_noise(rows: list[dict]) -> list[dict]:
 
 
 def _encode(job: tuple[str, str, float]) -> int:
+    """Encode one file; one already there from an earlier (interrupted) run at the same level is kept."""
     src, dst, level = job
+    if os.path.exists(dst):
+        return os.path.getsize(dst)
     x, sr = sf.read(src, dtype="float32", always_2d=True)
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     sf.write(dst, x, sr, format="OGG", subtype="OPUS", compression_level=level)
@@ -102,6 +108,10 @@ def pack(corpus: Path, out: Path, speaker_hours: float, level: float, jobs: int)
                  for r in raw_speech + raw_noise]
     with ProcessPoolExecutor(jobs) as ex:
         sizes = list(ex.map(_encode, jobs_list, chunksize=32))
+    wanted = {Path(dst) for _, dst, _ in jobs_list}
+    for stale in out.rglob("*.opus"):  # left by an earlier run with a larger selection
+        if stale not in wanted:
+            stale.unlink()
     _write_rows(out / "manifest.csv", raw_speech, ".opus")
     _write_rows(out / "noise.csv", raw_noise, ".opus")
     return {"speech_hours": sum(r["duration_s"] for r in speech) / 3600,
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("pack")
     p.add_argument("--corpus", type=Path, default=Path("cache/corpus"))
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--speaker-hours", type=float, default=0.4, help="at most this much train speech per speaker")
+    p.add_argument("--speaker-hours", type=float, default=0.3, help="at most this much train speech per speaker")
     p.add_argument("--level", type=float, default=0.95, help="libsndfile Opus compression level (0 best .. 1 smallest)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     u = sub.add_parser("unpack")
