@@ -173,11 +173,20 @@ MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=32, l
 NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V5.name: MULTISPEAKER_REPAIR_V5}
 
 
+#: Configs trained only to answer a question (reports/repair-v5.md), never shipped: too slow for the
+#: runtime's speed target. ``wide`` doubles v5's GRU width (about 3.7 times its compute per frame):
+#: is the network's capacity what limits it?
+EXPERIMENTS: dict[str, RepairConfig] = {c.name: c for c in (
+    dataclasses.replace(MULTISPEAKER_REPAIR_V5, name="multispeaker-repair-wide", hidden=448),
+)}
+
+
 def get(name: str) -> RepairConfig:
     try:
-        return VARIANTS[name]
+        return VARIANTS[name] if name in VARIANTS else EXPERIMENTS[name]
     except KeyError:
-        raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}") from None
+        raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)} "
+                         f"(experiments: {', '.join(EXPERIMENTS)})") from None
 
 
 def get_next(name: str) -> RepairConfig:
