@@ -164,7 +164,9 @@ MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps
 #: v5 (2026-12-04): v3's network and damage, trained on a lent GPU (one H200 for ~8 minutes, the
 #: machine's cores making the pairs, which bound the rate): twice v3's batch and a cosine over the
 #: run's wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.4 h per
-#: speaker, Opus). Tests whether v3's noise gap to DeepFilterNet3 is training scale.
+#: speaker, Opus). Tests whether v3's noise gap to DeepFilterNet3 is training scale. It is not
+#: (reports/repair-v5.md): 446 k pairs, four times v3's, gained +0.04 PESQ-wb on synthetic noise and
+#: nothing on unseen recorded noise; not shipped.
 MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=32, lr=2.5e-3, lr_schedule="cosine_time",
                                              total_steps=0, warmup_steps=300)
 

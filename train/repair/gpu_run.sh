@@ -16,7 +16,8 @@
 # come back without the optimizer's moments (files back from the machine are limited to 16 MiB each).
 set -euo pipefail
 MINUTES=${MINUTES:-8}
-WORKERS=${WORKERS:-$(( $(nproc) - 2 ))}
+CORES=$(nproc)   # before OMP_NUM_THREADS=1 below, which nproc obeys
+WORKERS=${WORKERS:-$(( CORES - 2 ))}
 DEVICE=${DEVICE:-cuda}
 TRAIN_ARGS=${TRAIN_ARGS:---variant multispeaker-repair --next}
 LOG=${LOG:-train.log}
@@ -33,13 +34,13 @@ if [ ! -e /tmp/corpus/.unpacked ]; then
     ln -sfn "$PWD/onnx_models" /tmp/ns/msar/onnx_models
     nvidia-smi -L || true
     rm -rf /tmp/packed /tmp/corpus && mkdir -p /tmp/packed && tar -xzf .devdata/corpus.tar.gz -C /tmp/packed
-    "$PYTHON" -m train.repair.pack unpack --packed /tmp/packed/corpus --out /tmp/corpus --jobs "$(nproc)"
+    "$PYTHON" -m train.repair.pack unpack --packed /tmp/packed/corpus --out /tmp/corpus --jobs "$CORES"
     touch /tmp/corpus/.unpacked
     echo "set-up took $(( $(date +%s) - t0 )) s"
 fi
 [ -z "${SETUP_ONLY:-}" ] || exit 0
 
-echo "cores: $(nproc), workers: $WORKERS, $TRAIN_ARGS"
+echo "cores: $CORES, workers: $WORKERS, $TRAIN_ARGS"
 mkdir -p "$OUT"
 # shellcheck disable=SC2086  # TRAIN_ARGS is a list of arguments
 "$PYTHON" -m train.repair.train $TRAIN_ARGS --corpus /tmp/corpus --out "$OUT" \
