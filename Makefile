@@ -14,6 +14,7 @@ help:
 	@echo "make bench-repair - msar repair vs noisereduce, RNNoise, GTCRN, DeepFilterNet3, ffmpeg (reports/bench-repair.md)"
 	@echo "make bench-resynth - --mode mask|resynth|auto vs the same peers, spectrograms, game dialogue (reports/resynth-bench.md)"
 	@echo "make train-repair REPAIR_VARIANT=V - train variant V (base, improved, multispeaker, multispeaker-repair) in the background"
+	@echo "make pack-repair - the repair corpus packed for a lent GPU machine (.devdata/corpus.tar.gz, .whl/; train/repair/gpu_run.sh)"
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair; --mode mask|resynth|auto per damage type (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
@@ -102,6 +103,19 @@ train-repair: $(VENV)/.torch
 	    --out $(CACHE)/checkpoints --max-minutes $(TRAIN_MINUTES) --resume \
 	    >> $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(REPAIR_VARIANT).log"
+
+# For a lent GPU machine (train/repair/gpu_run.sh): the corpus packed to travel (.devdata/corpus.tar.gz,
+# about 29 MiB) and the Python 3.12 wheels that machine lacks (.whl/); both git-ignored. Then, with the
+# device tool: run "MINUTES=8 bash train/repair/gpu_run.sh", carrying .whl and .devdata/corpus.tar.gz.
+GPU_WHEELS := soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 soxr==1.1.0 pyroomacoustics==0.10.1
+.PHONY: pack-repair
+pack-repair: $(VENV)/.torch
+	$(BIN)/python -m train.repair.pack pack --corpus $(CACHE)/corpus --out .devdata/corpus
+	tar -cf - -C .devdata corpus | gzip -1 > .devdata/corpus.tar.gz
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+	    --platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	@ls -l .devdata/corpus.tar.gz .whl
 
 # Exports best.pt to onnx_models/<variant>.onnx (+ sidecar, golden; fails on any check) and
 # measures it on the test split against doing nothing (stored in the sidecar's metrics.test).
