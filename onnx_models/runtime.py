@@ -12,7 +12,10 @@ network maps features of damaged STFT frames to a real gain per bin; this module
    It carries the STFT overlap (``msar.dsp.stft``) and the recurrent state (the sidecar's
    ``state`` map, GTCRN style: each state output is fed back as its input on the next call),
    and removes the algorithmic delay (``n_fft - hop`` samples plus ``lookahead_frames · hop``),
-   so the concatenated output is aligned with the input and just as long.
+   so the concatenated output is aligned with the input and just as long. A model with
+   ``lookahead_frames = L`` returns frame ``t - L``'s gains with frame ``t``'s features: the
+   spectra wait here for their gains, the first ``L`` rows (before the signal) are dropped, and
+   the end is completed with ``L`` hops of zeros, whose own frames are never output.
 3. :func:`enhance` runs a whole array at any rate: resample to the model's rate
    (``msar.dsp.audio.resample``), stream each channel, resample back.
 
@@ -265,13 +268,26 @@ class Denoiser:
         self._state = self.model.initial_state()
         self._n_in = 0
         self._n_out = 0
-        self._to_drop = self.model.card.delay_samples
+        card = self.model.card
+        # The lookahead delay is undone by pairing gains with their own frames, so only the
+        # STFT's delay is left to drop from the output.
+        self._to_drop = S.delay_samples(card.n_fft, card.hop)
+        self._rows_to_drop = card.lookahead_frames  # gains of the frames before the signal
+        self._waiting = np.zeros((0, card.n_fft // 2 + 1), dtype=np.complex128)  # spectra without gains yet
 
     def _frames(self, spec: np.ndarray) -> np.ndarray:
         if spec.shape[0] == 0:
             return np.zeros(0)
         mask, self._state = self.model.run(self._feature(spec)[None], self._state)
         gain = 1.0 - self.strength * (1.0 - mask[0].astype(np.float64))
+        if self.model.card.lookahead_frames:
+            drop = min(self._rows_to_drop, len(gain))
+            self._rows_to_drop -= drop
+            gain = gain[drop:]
+            waiting = np.concatenate([self._waiting, spec])
+            spec, self._waiting = waiting[: len(gain)], waiting[len(gain):]
+            if len(gain) == 0:
+                return np.zeros(0)
         if self.top_band_gains is not None:
             self.top_band_gains.extend(gain[:, -(gain.shape[1] // 4):].mean(axis=1).tolist())
         y = self._syn.push(spec * gain)

@@ -3,6 +3,8 @@ where torch or onnx is not installed (they are the ``train`` extra, not runtime 
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +44,9 @@ def test_every_variant_builds_under_four_megabytes():
 
 
 @pytest.mark.parametrize("cfg", [SMALL, configs.RepairConfig("small-conv", sample_rate=8000, n_fft=64, hop=32,
-                                                              encoder="conv", core="none", hidden=8)],
-                         ids=["gru", "stateless-conv"])
+                                                              encoder="conv", core="none", hidden=8),
+                                 dataclasses.replace(SMALL, name="small-lookahead", lookahead_frames=2)],
+                         ids=["gru", "stateless-conv", "gru-lookahead"])
 def test_export_checks_pass_and_the_runtime_matches_pytorch(tmp_path, rng, cfg):
     model = small_model(cfg)
     card = E.export(model, cfg.name, tmp_path, training={"data": "test"})
@@ -57,12 +60,23 @@ def test_export_checks_pass_and_the_runtime_matches_pytorch(tmp_path, rng, cfg):
     x = (0.1 * rng.standard_normal(4000)).astype(np.float32)
     den = runtime.Denoiser(tmp_path / f"{cfg.name}.onnx")
     y = np.concatenate([den.process(x[i:i + 100]) for i in range(0, len(x), 100)] + [den.flush()])
-    spec = S.stft(x, cfg.n_fft, cfg.hop)
+    # A lookahead model's gains come L rows late and need L hops of zeros after the signal.
+    la = cfg.lookahead_frames
+    spec = S.stft(np.concatenate([x, np.zeros(la * cfg.hop, np.float32)]), cfg.n_fft, cfg.hop)
     with torch.no_grad():
         out = model(torch.from_numpy(S.log_power(spec))[None])
-    mask = (out[0] if isinstance(out, tuple) else out)[0].numpy()
-    ref = S.istft(spec * mask, cfg.n_fft, cfg.hop, length=len(x))
+    mask = (out[0] if isinstance(out, tuple) else out)[0].numpy()[la:]
+    ref = S.istft(spec[: len(spec) - la] * mask, cfg.n_fft, cfg.hop, length=len(x))
     np.testing.assert_allclose(y, ref, atol=1e-5)
+    assert card["lookahead_frames"] == la
+
+    # Training pairs the gains with their frames the same way (train.repair.train.enhance_batch).
+    from train.repair.train import enhance_batch
+
+    spec_t = torch.from_numpy(np.stack([spec.real, spec.imag], axis=-1).astype(np.float32))[None]
+    with torch.no_grad():
+        y_train = enhance_batch(model, torch.from_numpy(S.log_power(spec))[None], spec_t, len(x))[0].numpy()
+    np.testing.assert_allclose(y_train, ref, atol=1e-4)
 
 
 def _shipped_repair_models():
@@ -81,8 +95,11 @@ def test_shipped_repair_model_is_its_variant(entry):
     model = RepairNet(cfg)
     assert card["parameters"] == sum(p.numel() for p in model.parameters())
     assert (card["sample_rate"], card["n_fft"], card["hop"]) == (cfg.sample_rate, cfg.n_fft, cfg.hop)
+    assert card["lookahead_frames"] == cfg.lookahead_frames
     if model.stateful:
-        assert card["inputs"]["h_in"]["shape"] == list(model.state_shape(1))
+        assert card["state"] == E.io_names(model)[2]
+        for name, _, shape in E.state_specs(model):
+            assert card["inputs"][name]["shape"] == list(shape)
     else:
         assert set(card["inputs"]) == {"feat"} and card["state"] == {}
 
@@ -126,13 +143,14 @@ def test_shipped_repair_model_onnx_equals_pytorch(entry):
     onnx_model = runtime.load_model(entry.path)
     names = [t.name for t in onnx_model.card.outputs]
     feat = E.test_features(cfg, 120, seed=7)
-    h = (0.5 * np.random.default_rng(7).standard_normal(model.state_shape(1))).astype(np.float32) \
-        if model.stateful else None
-    feed = {"feat": feat, **({"h_in": h} if h is not None else {})}
-    for name, got, ref in zip(names, onnx_model.session.run(names, feed), E._torch_run(model, feat, h)):
+    state = E.random_state(model, np.random.default_rng(7))
+    feed = {"feat": feat, **state}
+    for name, got, ref in zip(names, onnx_model.session.run(names, feed),
+                              E._torch_run(model, feat, state if model.stateful else None)):
         np.testing.assert_allclose(got, ref, atol=E.TOLERANCE, err_msg=f"{entry.name}: {name}")
     gold = np.load(str(entry.path)[: -len(".onnx")] + ".golden.npz")
-    for name, ref in zip(names, E._torch_run(model, gold["feat"], gold["h_in"] if model.stateful else None)):
+    gold_state = {i: gold[i] for i in E.io_names(model)[2]}
+    for name, ref in zip(names, E._torch_run(model, gold["feat"], gold_state if model.stateful else None)):
         np.testing.assert_allclose(ref, gold[name], atol=1e-5, err_msg=f"{entry.name}: {name} (golden)")
 
 

@@ -5,7 +5,8 @@
         [--checkpoint cache/checkpoints/multispeaker-repair/best.pt] [--out onnx_models]
 
 Writes ``<out>/<name>.onnx`` (opset 17; inputs ``feat [1, T, F]`` and, for recurrent variants,
-``h_in [layers, 1, hidden]``; outputs ``mask [1, T, F]`` and ``h_out``; dynamic ``T``),
+``h_in [layers, 1, hidden]`` and, with lookahead, ``z_in [1, L, hidden]``; outputs ``mask [1, T, F]``,
+``h_out`` and ``z_out``; dynamic ``T``),
 ``<name>.onnx.json`` (the sidecar ``msar.onnx_models.runtime`` reads) and ``<name>.golden.npz``
 (input, state, outputs) for replay without torch. Checks, each fatal:
 
@@ -49,11 +50,31 @@ class ExportError(RuntimeError):
     """An export check failed: nothing usable was written."""
 
 
+def state_specs(model: RepairNet) -> list[tuple[str, str, tuple[int, ...]]]:
+    """(input name, output name, shape at batch 1) of each state the graph carries across calls:
+    the GRU's ``h``, and a lookahead model's skip history ``z``."""
+    specs = []
+    if model.stateful:
+        specs.append(("h_in", "h_out", tuple(model.state_shape(1))))
+        if model.lookahead:
+            specs.append(("z_in", "z_out", tuple(model.skip_state_shape(1))))
+    return specs
+
+
 def io_names(model: RepairNet) -> tuple[list[str], list[str], dict[str, str]]:
     """(input names, output names, state map input -> output) of the exported graph."""
-    if model.stateful:
-        return ["feat", "h_in"], ["mask", "h_out"], {"h_in": "h_out"}
-    return ["feat"], ["mask"], {}
+    specs = state_specs(model)
+    return (["feat"] + [i for i, _, _ in specs], ["mask"] + [o for _, o, _ in specs],
+            {i: o for i, o, _ in specs})
+
+
+def zero_state(model: RepairNet) -> dict[str, np.ndarray]:
+    return {i: np.zeros(shape, dtype=np.float32) for i, _, shape in state_specs(model)}
+
+
+def random_state(model: RepairNet, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A non-zero state (every state input), for checks that must not pass on zeros alone."""
+    return {i: (0.5 * rng.standard_normal(shape)).astype(np.float32) for i, _, shape in state_specs(model)}
 
 
 def export_onnx(model: RepairNet, path: Path) -> None:
@@ -61,7 +82,7 @@ def export_onnx(model: RepairNet, path: Path) -> None:
     model.eval()
     inputs, outputs, _ = io_names(model)
     feat = torch.zeros(1, 8, model.cfg.n_bins)
-    args = (feat, model.initial_state(1)) if model.stateful else (feat,)
+    args = (feat, *(torch.from_numpy(v) for v in zero_state(model).values()))
     with warnings.catch_warnings():
         # The TorchScript exporter is the one that emits ONNX's own GRU op (opset 17); its
         # deprecation notice and the batch-size note (we export batch 1 with explicit state) are noise.
@@ -85,12 +106,14 @@ def test_features(cfg: configs.RepairConfig, n_frames: int, seed: int = SEED) ->
     return S.FEATURES[cfg.features](spec)[None].astype(np.float32)
 
 
-def _torch_run(model: RepairNet, feat: np.ndarray, h: np.ndarray | None) -> list[np.ndarray]:
+def _torch_run(model: RepairNet, feat: np.ndarray, state: dict[str, np.ndarray] | None) -> list[np.ndarray]:
+    """PyTorch's outputs, in the graph's output order, for ``feat`` from ``state`` (every state
+    input by name; None for a stateless model)."""
     with torch.no_grad():
-        if model.stateful:
-            mask, h_out = model(torch.from_numpy(feat), torch.from_numpy(h))
-            return [mask.numpy(), h_out.numpy()]
-        return [model(torch.from_numpy(feat)).numpy()]
+        if not model.stateful:
+            return [model(torch.from_numpy(feat)).numpy()]
+        out = model(torch.from_numpy(feat), *(torch.from_numpy(state[i]) for i, _, _ in state_specs(model)))
+        return [t.numpy() for t in out]
 
 
 def check(model: RepairNet, path: Path) -> dict:
@@ -113,28 +136,27 @@ def check(model: RepairNet, path: Path) -> dict:
 
     rng = np.random.default_rng(SEED)
     feat = test_features(model.cfg, 200)
-    h = (0.5 * rng.standard_normal(model.state_shape(1))).astype(np.float32) if model.stateful else None
-    feed = {"feat": feat, **({"h_in": h} if h is not None else {})}
-    ort_out = sess.run(outputs, feed)
-    ref = _torch_run(model, feat, h)
+    state0 = random_state(model, rng)
+    ort_out = sess.run(outputs, {"feat": feat, **state0})
+    ref = _torch_run(model, feat, state0 if model.stateful else None)
     per_output = {name: float(np.max(np.abs(a - b))) for name, a, b in zip(outputs, ort_out, ref)}
     worst = max(per_output.values())
     if not worst <= TOLERANCE:
         raise ExportError(f"{path}: onnxruntime differs from PyTorch by {per_output} (tolerance {TOLERANCE})")
 
     # Streamed ONNX (blocks of frames, state carried) against one-shot PyTorch from zero state.
-    h0 = model.initial_state(1).numpy() if model.stateful else None
-    ref = _torch_run(model, feat, h0)
+    zero = zero_state(model)
+    ref = _torch_run(model, feat, zero if model.stateful else None)
     stream_err = 0.0
     for block in (1, 7):
-        masks, hs = [], h0
+        masks, st = [], zero
         for i in range(0, feat.shape[1], block):
-            out = sess.run(outputs, {"feat": feat[:, i:i + block], **({"h_in": hs} if hs is not None else {})})
+            out = sess.run(outputs, {"feat": feat[:, i:i + block], **st})
             masks.append(out[0])
-            hs = out[1] if model.stateful else None
+            st = dict(zip(st, out[1:]))
         stream_err = max(stream_err, float(np.max(np.abs(np.concatenate(masks, axis=1) - ref[0]))))
-        if model.stateful:
-            stream_err = max(stream_err, float(np.max(np.abs(hs - ref[1]))))
+        for got, want in zip(st.values(), ref[1:]):
+            stream_err = max(stream_err, float(np.max(np.abs(got - want))))
     if not stream_err <= TOLERANCE:
         raise ExportError(f"{path}: ONNX streamed in blocks differs from one-shot PyTorch by {stream_err:.3g}")
     return {"onnx_vs_torch_max_abs": worst, "onnx_vs_torch_per_output": per_output,
@@ -147,9 +169,9 @@ def golden(model: RepairNet, n_frames: int = 16) -> dict[str, np.ndarray]:
     feat = test_features(model.cfg, 8 + n_frames, seed=SEED + 1)
     inputs, outputs, _ = io_names(model)
     if model.stateful:
-        _, h = _torch_run(model, feat[:, :8], model.initial_state(1).numpy())
-        out = _torch_run(model, feat[:, 8:], h)
-        return {"feat": feat[:, 8:], "h_in": h, "mask": out[0], "h_out": out[1]}
+        state = dict(zip(inputs[1:], _torch_run(model, feat[:, :8], zero_state(model))[1:]))
+        out = _torch_run(model, feat[:, 8:], state)
+        return {"feat": feat[:, 8:], **state, **dict(zip(outputs, out))}
     return {"feat": feat[:, 8:], "mask": _torch_run(model, feat[:, 8:], None)[0]}
 
 
@@ -157,10 +179,9 @@ def tensor_specs(model: RepairNet) -> tuple[dict, dict]:
     f = model.cfg.n_bins
     inputs = {"feat": {"shape": [1, "T", f], "dtype": "float32"}}
     outputs = {"mask": {"shape": [1, "T", f], "dtype": "float32"}}
-    if model.stateful:
-        state = list(model.state_shape(1))
-        inputs["h_in"] = {"shape": state, "dtype": "float32"}
-        outputs["h_out"] = {"shape": state, "dtype": "float32"}
+    for i, o, shape in state_specs(model):
+        inputs[i] = {"shape": list(shape), "dtype": "float32"}
+        outputs[o] = {"shape": list(shape), "dtype": "float32"}
     return inputs, outputs
 
 
@@ -242,7 +263,7 @@ def export(model: RepairNet, name: str, out_dir: Path, training: dict, metrics: 
             "opset": OPSET, "sha256": sha256_of(tmp_onnx),
             "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop": cfg.hop, "window": "sqrt_hann",
             "features": cfg.features, "inputs": inputs, "outputs": outputs, "state": io_names(model)[2],
-            "lookahead_frames": 0, "defaults": {"strength": strength}, "speakers": {},
+            "lookahead_frames": model.lookahead, "defaults": {"strength": strength}, "speakers": {},
             "parameters": n_parameters(model),
             "training": {**training, "git_commit": git_commit(), "config": cfg.to_dict()},
             "metrics": {**measured, **(metrics or {})},

@@ -46,6 +46,9 @@ class RepairConfig:
     hidden: int = 160                    #: encoder output / GRU width
     layers: int = 2                      #: GRU layers
     conv_channels: int = 16              #: conv encoder only
+    #: Frames the GRU hears past the one it decides on (model.py); the runtime delays by as many
+    #: hops. Needs ``core="gru"``.
+    lookahead_frames: int = 0
     # --- data
     speakers: str = "all"                #: "all" training speakers, or "one": the one with most hours
     recipe: str = "mix"                  #: msar.dsp.degrade recipe (or preset) applied per crop
@@ -170,16 +173,24 @@ MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps
 MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=32, lr=2.5e-3, lr_schedule="cosine_time",
                                              total_steps=0, warmup_steps=300)
 
+#: v6 (2026-12-04, in training on the CPU): v5's weights fine-tuned with three frames of lookahead
+#: (model.py: mask row t gains frame t - 3; 48 ms that a file-based tool can spend freely) on the
+#: full corpus. Its control is ``EXPERIMENTS["multispeaker-repair-ft"]``: the same fine-tuning
+#: without lookahead, so that the two isolate what lookahead adds.
+MULTISPEAKER_REPAIR_V6 = dataclasses.replace(MULTISPEAKER_REPAIR_V5, lookahead_frames=3, batch=16, lr=5e-4,
+                                             warmup_steps=0)
+
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
 #: swapped into VARIANTS when its ONNX ships).
-NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V5.name: MULTISPEAKER_REPAIR_V5}
+NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V6.name: MULTISPEAKER_REPAIR_V6}
 
 
 #: Configs trained only to answer a question (reports/repair-v5.md), never shipped: too slow for the
 #: runtime's speed target. ``wide`` doubles v5's GRU width (about 3.7 times its compute per frame):
-#: is the network's capacity what limits it?
+#: is the network's capacity what limits it? ``ft`` is v6's control (see there).
 EXPERIMENTS: dict[str, RepairConfig] = {c.name: c for c in (
     dataclasses.replace(MULTISPEAKER_REPAIR_V5, name="multispeaker-repair-wide", hidden=448),
+    dataclasses.replace(MULTISPEAKER_REPAIR_V6, name="multispeaker-repair-ft", lookahead_frames=0),
 )}
 
 

@@ -93,7 +93,8 @@ def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Gener
               target_recipe=None) -> dict:
     """One training example from a clean 1-D crop: a random level, the target recipe's damage (on
     both sides), the recipe's damage, and the damaged signal's STFT and features. Arrays: ``feat``
-    [T, F], ``spec`` [T, F, 2] (re, im), ``clean`` (the target) and ``noisy`` [N] (float32)."""
+    [T, F], ``spec`` [T, F, 2] (re, im), ``clean`` (the target) and ``noisy`` [N] (float32). With
+    ``cfg.lookahead_frames = L`` the STFT runs over ``noisy`` and ``L`` hops of zeros (``T`` is ``L`` more)."""
     gain = 10 ** (rng.uniform(*cfg.level_db) / 20)
     clean = (clean * gain).astype(np.float32)
     if target_recipe is not None:
@@ -101,7 +102,9 @@ def make_pair(clean: np.ndarray, cfg: RepairConfig, recipe, rng: np.random.Gener
     noisy, _ = degrade(clean, cfg.sample_rate, recipe, rng)
     if cfg.guard_band_p and rng.random() < cfg.guard_band_p:
         clean, noisy = (guard_band(z, cfg.sample_rate) for z in (clean, noisy))
-    spec = S.stft(noisy, cfg.n_fft, cfg.hop)
+    # A lookahead model needs L frames past the signal's end, as the runtime gives it: L hops of zeros.
+    padded = np.concatenate([noisy, np.zeros(cfg.lookahead_frames * cfg.hop, dtype=noisy.dtype)])
+    spec = S.stft(padded, cfg.n_fft, cfg.hop)
     feat = S.FEATURES[cfg.features](spec)
     return {"feat": feat, "spec": np.stack([spec.real, spec.imag], axis=-1).astype(np.float32),
             "clean": clean, "noisy": noisy.astype(np.float32)}

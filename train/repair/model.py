@@ -3,11 +3,17 @@
     feat [B, T, F] --norm--> encoder (dense or conv over frequency) --> GRU (causal) --> decoder --> mask [B, T, F]
 
 ``F = n_fft // 2 + 1`` bins of ``msar.dsp.stft.log_power``. Every layer but the GRU works on one
-frame at a time and the GRU runs forwards only, so the network is causal (lookahead 0 frames)
-and a stream of blocks with the GRU state carried across equals one pass over the whole file.
-The state is an explicit input/output pair (GTCRN style): ``forward(feat, h) -> (mask, h_out)``
-with ``h`` of shape ``[layers, B, hidden]``. The ``core="none"`` variant has no state and
-``forward(feat) -> mask``.
+frame at a time and the GRU runs forwards only, so the network is causal and a stream of blocks
+with the GRU state carried across equals one pass over the whole file. The state is an explicit
+input/output pair (GTCRN style): ``forward(feat, h) -> (mask, h_out)`` with ``h`` of shape
+``[layers, B, hidden]``. The ``core="none"`` variant has no state and ``forward(feat) -> mask``.
+
+Lookahead (``cfg.lookahead_frames = L > 0``): mask row ``t`` is the gain of frame ``t - L``, so the
+GRU has heard ``L`` frames past the one it decides on (msar works on files, where 16 ms a frame of
+latency costs nothing). The decoder's skip is then that frame's own encoding, ``z[t - L]``, kept
+across calls in a second state, ``forward(feat, h, z) -> (mask, h_out, z_out)`` with ``z`` of shape
+``[B, L, hidden]`` (the last ``L`` encodings). The first ``L`` rows of a signal belong to no frame;
+the runtime and the training drop them, and both pad the signal with ``L`` hops of zeros.
 """
 
 from __future__ import annotations
@@ -78,15 +84,31 @@ class RepairNet(nn.Module):
     def initial_state(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(self.state_shape(batch))
 
-    def forward(self, feat: torch.Tensor, h: torch.Tensor | None = None):
+    @property
+    def lookahead(self) -> int:
+        return self.cfg.lookahead_frames
+
+    def skip_state_shape(self, batch: int = 1) -> tuple[int, int, int]:
+        """Shape of the lookahead skip state ``z``: ``(batch, lookahead, hidden)``."""
+        return (batch, self.lookahead, self.cfg.hidden)
+
+    def initial_skip(self, batch: int = 1) -> torch.Tensor:
+        return torch.zeros(self.skip_state_shape(batch))
+
+    def forward(self, feat: torch.Tensor, h: torch.Tensor | None = None, z_hist: torch.Tensor | None = None):
         z = self.encoder(feat * self.scale + self.shift)
         if self.gru is None:
             return torch.sigmoid(self.decoder(torch.cat([z, z], dim=-1)))
         if h is None:
             h = self.initial_state(feat.shape[0]).to(feat)
         y, h_out = self.gru(z, h)
-        mask = torch.sigmoid(self.decoder(torch.cat([y, z], dim=-1)))
-        return mask, h_out
+        if not self.lookahead:
+            return torch.sigmoid(self.decoder(torch.cat([y, z], dim=-1))), h_out
+        if z_hist is None:
+            z_hist = self.initial_skip(feat.shape[0]).to(feat)
+        zc = torch.cat([z_hist, z], dim=1)  # [B, L + T, H]: row t + L is frame t
+        mask = torch.sigmoid(self.decoder(torch.cat([y, zc[:, :-self.lookahead]], dim=-1)))
+        return mask, h_out, zc[:, -self.lookahead:]
 
 
 def n_parameters(model: nn.Module) -> int:

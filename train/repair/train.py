@@ -35,11 +35,16 @@ log = logging.getLogger("train.repair")
 
 
 def enhance_batch(model: RepairNet, feat: torch.Tensor, spec: torch.Tensor, length: int) -> torch.Tensor:
-    """Waveforms ``[B, length]`` from features ``[B, T, F]`` and the damaged STFT ``[B, T, F, 2]``."""
+    """Waveforms ``[B, length]`` from features ``[B, T, F]`` and the damaged STFT ``[B, T, F, 2]``.
+    A lookahead model's mask row ``t`` is frame ``t - L``'s gain, and its input carries ``L`` frames
+    of trailing zeros (``data.make_pair``): rows ``L..`` gain frames ``..T - L``."""
     out = model(feat)
     mask = out[0] if isinstance(out, tuple) else out
     cfg = model.cfg
-    return istft(torch.view_as_complex(spec.contiguous()) * mask, cfg.n_fft, cfg.hop, length)
+    spec = torch.view_as_complex(spec.contiguous())
+    if cfg.lookahead_frames:
+        spec, mask = spec[:, : -cfg.lookahead_frames], mask[:, cfg.lookahead_frames:]
+    return istft(spec * mask, cfg.n_fft, cfg.hop, length)
 
 
 def si_sdr_db(ref: torch.Tensor, out: torch.Tensor) -> float:
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.init_from:
         ck = torch.load(args.init_from, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])  # Adam's moments carry over; the schedule sets the rate
+        if "optimizer" in ck:  # Adam's moments carry over (a GPU run's returned checkpoint has none)
+            opt.load_state_dict(ck["optimizer"])  # the schedule sets the rate
         step, minutes = ck["step"], ck["minutes"]  # the weights' history carries on (a new loss: new best)
         log.info("initialised from %s (step %d, %.1f min trained)", args.init_from, step, minutes)
     model.to(device)
