@@ -90,19 +90,19 @@ def test_time_schedule_warms_up_by_steps_then_follows_the_time_spent():
     assert cfg.learning_rate(900, 3.0) == pytest.approx(5e-5)  # held at the floor past the budget
 
 
-def test_next_version_trains_from_the_unpacked_corpus(tmp_path, rng):
+def test_default_variant_trains_from_the_unpacked_corpus(tmp_path, rng):
     from train.repair import train
 
     corpus = _corpus(tmp_path, rng)
     pack.pack(corpus, tmp_path / "packed", speaker_hours=1.0, level=0.9, jobs=1)
     pack.unpack(tmp_path / "packed", tmp_path / "unpacked", jobs=1)
-    rc = train.main(["--variant", "multispeaker-repair", "--next", "--corpus", str(tmp_path / "unpacked"),
+    rc = train.main(["--variant", "multispeaker-repair", "--corpus", str(tmp_path / "unpacked"),
                      "--out", str(tmp_path / "ck"), "--max-steps", "3", "--batch", "2", "--workers", "0",
                      "--valid-every", "3", "--log-every", "1", "--device", "cpu"])
     assert rc == 0
     out = tmp_path / "ck" / "multispeaker-repair"
     ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
-    assert ck["step"] == 3 and ck["config"] == configs.get_next("multispeaker-repair").to_dict()
+    assert ck["step"] == 3 and ck["config"] == configs.get("multispeaker-repair").to_dict()
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss" in r] == [1, 2, 3]
     assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)

@@ -154,7 +154,7 @@ MULTISPEAKER_REPAIR_V2 = RepairConfig(
 MULTISPEAKER_REPAIR_V3 = dataclasses.replace(MULTISPEAKER_REPAIR_V2, guard_band_p=0.5, total_steps=6953,
                                              warmup_steps=0)
 
-#: The default since 2026-11-25 is v3.
+#: The default from 2026-11-25 to 2026-12-04 was v3 (v6 replaces it below).
 VARIANTS[MULTISPEAKER_REPAIR_V3.name] = MULTISPEAKER_REPAIR_V3
 
 #: v4 (in training since 2026-11-25, resumable): v3's recipe from scratch, with the guard-band round
@@ -173,21 +173,23 @@ MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps
 MULTISPEAKER_REPAIR_V5 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, batch=32, lr=2.5e-3, lr_schedule="cosine_time",
                                              total_steps=0, warmup_steps=300)
 
-#: v6 (2026-12-04, in training on the CPU): v5's weights fine-tuned with three frames of lookahead
+#: v6, the default since 2026-12-04: v5's weights fine-tuned with three frames of lookahead
 #: (model.py: mask row t gains frame t - 3; 48 ms that a file-based tool can spend freely) on the
-#: full corpus. Its control is ``EXPERIMENTS["multispeaker-repair-ft"]``: the same fine-tuning
-#: without lookahead, so that the two isolate what lookahead adds.
+#: full corpus, 45 CPU minutes. Its control is ``EXPERIMENTS["multispeaker-repair-ft"]``: the same
+#: fine-tuning without lookahead, so that the two isolate what lookahead adds (reports/repair-v5.md).
 MULTISPEAKER_REPAIR_V6 = dataclasses.replace(MULTISPEAKER_REPAIR_V5, lookahead_frames=3, batch=16, lr=5e-4,
                                              warmup_steps=0)
 
 #: Variants with a next version in training (``python -m train.repair.train --variant NAME --next``;
 #: swapped into VARIANTS when its ONNX ships).
-NEXT: dict[str, RepairConfig] = {MULTISPEAKER_REPAIR_V6.name: MULTISPEAKER_REPAIR_V6}
+NEXT: dict[str, RepairConfig] = {}
 
 
 #: Configs trained only to answer a question (reports/repair-v5.md), never shipped: too slow for the
 #: runtime's speed target. ``wide`` doubles v5's GRU width (about 3.7 times its compute per frame):
 #: is the network's capacity what limits it? ``ft`` is v6's control (see there).
+VARIANTS[MULTISPEAKER_REPAIR_V6.name] = MULTISPEAKER_REPAIR_V6
+
 EXPERIMENTS: dict[str, RepairConfig] = {c.name: c for c in (
     dataclasses.replace(MULTISPEAKER_REPAIR_V5, name="multispeaker-repair-wide", hidden=448),
     dataclasses.replace(MULTISPEAKER_REPAIR_V6, name="multispeaker-repair-ft", lookahead_frames=0),

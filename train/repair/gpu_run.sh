@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train a repair config on a lent GPU machine, in one call: install the carried wheels, decode the
+# Train a repair config (default: the shipped variant's) on a lent GPU machine, in one call: install the carried wheels, decode the
 # packed corpus, train for MINUTES, leave <OUT>/<variant>/{last.pt,best.pt,log.jsonl} and the log.
 # Run from the checkout's root there, with .whl and .devdata/corpus.tar.gz carried:
 #
@@ -19,7 +19,7 @@ MINUTES=${MINUTES:-8}
 CORES=$(nproc)   # before OMP_NUM_THREADS=1 below, which nproc obeys
 WORKERS=${WORKERS:-$(( CORES - 2 ))}
 DEVICE=${DEVICE:-cuda}
-TRAIN_ARGS=${TRAIN_ARGS:---variant multispeaker-repair --next}
+TRAIN_ARGS=${TRAIN_ARGS:---variant multispeaker-repair}
 LOG=${LOG:-train.log}
 PYTHON=${PYTHON:-python3}     # a try-out here: PYTHON=.venv/bin/python DEVICE=cpu NO_WHEELS=1
 : "${OUT:?OUT must name the folder the results go to}"
