@@ -108,3 +108,12 @@ def test_default_variant_trains_from_the_unpacked_corpus(tmp_path, rng):
     assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)
     valid = [r for r in log if "valid_si_sdr" in r]
     assert valid and np.isfinite(valid[-1]["valid_si_sdr"])
+
+    # A checkpoint returned by a GPU run has no optimizer state (gpu_run.sh): it still resumes.
+    del ck["optimizer"]
+    torch.save(ck, out / "last.pt")
+    rc = train.main(["--variant", "multispeaker-repair", "--corpus", str(tmp_path / "unpacked"),
+                     "--out", str(tmp_path / "ck"), "--resume", "--max-steps", "4", "--batch", "2",
+                     "--workers", "0", "--valid-every", "10", "--log-every", "1"])
+    assert rc == 0
+    assert torch.load(out / "last.pt", map_location="cpu", weights_only=False)["step"] == 4

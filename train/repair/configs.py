@@ -166,7 +166,7 @@ MULTISPEAKER_REPAIR_V4 = dataclasses.replace(MULTISPEAKER_REPAIR_V3, total_steps
 
 #: v5 (2026-12-04): v3's network and damage, trained on a lent GPU (one H200 for ~8 minutes, the
 #: machine's cores making the pairs, which bound the rate): twice v3's batch and a cosine over the
-#: run's wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.4 h per
+#: run's wall-clock budget, on the corpus packed to travel (``train.repair.pack``: at most 0.3 h per
 #: speaker, Opus). Tests whether v3's noise gap to DeepFilterNet3 is training scale. It is not
 #: (reports/repair-v5.md): 446 k pairs, four times v3's, gained +0.04 PESQ-wb on synthetic noise and
 #: nothing on unseen recorded noise; not shipped.
@@ -185,11 +185,11 @@ MULTISPEAKER_REPAIR_V6 = dataclasses.replace(MULTISPEAKER_REPAIR_V5, lookahead_f
 NEXT: dict[str, RepairConfig] = {}
 
 
-#: Configs trained only to answer a question (reports/repair-v5.md), never shipped: too slow for the
-#: runtime's speed target. ``wide`` doubles v5's GRU width (about 3.7 times its compute per frame):
-#: is the network's capacity what limits it? ``ft`` is v6's control (see there).
 VARIANTS[MULTISPEAKER_REPAIR_V6.name] = MULTISPEAKER_REPAIR_V6
 
+#: Configs trained only to answer a question (reports/repair-v5.md), never shipped. ``wide`` doubles
+#: v5's GRU width (about 3.7 times its compute per frame, too slow for the runtime's speed target):
+#: is the network's capacity what limits it? ``ft`` is v6's control (see there).
 EXPERIMENTS: dict[str, RepairConfig] = {c.name: c for c in (
     dataclasses.replace(MULTISPEAKER_REPAIR_V5, name="multispeaker-repair-wide", hidden=448),
     dataclasses.replace(MULTISPEAKER_REPAIR_V6, name="multispeaker-repair-ft", lookahead_frames=0),

@@ -135,14 +135,18 @@ class PairStream(torch.utils.data.IterableDataset):
             yield pair
 
 
+def evenly_spaced(items: list, n: int) -> list:
+    """At most ``n`` of ``items``, every k-th from the first: the same ones on every machine."""
+    return items[:: len(items) // n][:n] if len(items) > n else items
+
+
 def validation_set(cfg: RepairConfig, speech: list[Utterance], noise_files: list[str], n: int = 48,
                    seed: int = 1234, max_s: float = 6.0) -> list[dict]:
     """A fixed list of damaged validation utterances (the same on every call and machine):
     every k-th utterance of the valid split up to ``n``, each cut to ``max_s`` and damaged with
     its own :func:`msar.dsp.degrade.file_rng` generator."""
     speech = sorted(speech, key=lambda u: u.path)
-    if len(speech) > n:
-        speech = speech[:: len(speech) // n][:n]
+    speech = evenly_spaced(speech, n)
     sources = Sources(noise_files=tuple(sorted(noise_files)), speech_files=tuple(u.path for u in speech))
     recipe = parse_recipe(cfg.recipe, sources)
     target_recipe = parse_recipe(cfg.target_recipe, sources) if cfg.target_recipe else None

@@ -63,6 +63,8 @@ class RepairNet(nn.Module):
             self.encoder = ConvEncoder(f, cfg.conv_channels, h)
         else:
             raise ValueError(f"unknown encoder {cfg.encoder!r}")
+        if cfg.lookahead_frames and cfg.core != "gru":
+            raise ValueError("lookahead_frames needs core='gru' (the skip history is carried as its state)")
         if cfg.core == "gru":
             self.gru = nn.GRU(h, h, num_layers=cfg.layers, batch_first=True)
         elif cfg.core != "none":

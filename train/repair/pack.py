@@ -31,14 +31,18 @@ from pathlib import Path
 import soundfile as sf
 
 from ..data import manifest
+from .data import evenly_spaced
 
-#: The noise recordings behind ``validation_set`` (sorted, then every k-th).
+#: Valid-split noise recordings kept. ``validation_set`` draws on all of them; a packed corpus has
+#: these 24, so its validation figures (the input's SI-SDR too) differ from a full-corpus run's.
 VALID_NOISE_FILES = 24
+#: Valid-split utterances kept: those ``validation_set`` picks at its default ``n``.
+VALID_UTTERANCES = 48
 
 
-def _select_speech(rows: list[dict], speaker_hours: float, n_valid: int) -> list[dict]:
+def _select_speech(rows: list[dict], speaker_hours: float) -> list[dict]:
     """Train rows with each speaker capped at ``speaker_hours`` (files in manifest order), plus the
-    ``n_valid`` valid rows that ``validation_set`` picks."""
+    valid rows that ``validation_set`` picks."""
     kept, hours = [], {}
     for r in rows:
         if r["split"] != "train":
@@ -49,17 +53,13 @@ def _select_speech(rows: list[dict], speaker_hours: float, n_valid: int) -> list
         hours[r["speaker"]] = h + r["duration_s"] / 3600
         kept.append(r)
     valid = sorted((r for r in rows if r["split"] == "valid"), key=lambda r: r["path"])
-    if len(valid) > n_valid:
-        valid = valid[:: len(valid) // n_valid][:n_valid]
-    return kept + valid
+    return kept + evenly_spaced(valid, VALID_UTTERANCES)
 
 
 def _select_noise(rows: list[dict]) -> list[dict]:
     train = [r for r in rows if r["split"] == "train" and r["category"] != "music"]
     valid = sorted((r for r in rows if r["split"] == "valid" and r["category"] != "music"), key=lambda r: r["path"])
-    if len(valid) > VALID_NOISE_FILES:
-        valid = valid[:: len(valid) // VALID_NOISE_FILES][:VALID_NOISE_FILES]
-    return train + valid
+    return train + evenly_spaced(valid, VALID_NOISE_FILES)
 
 
 def _encode(job: tuple[str, str, float]) -> int:
@@ -96,7 +96,7 @@ def _read_raw(path: Path) -> list[dict]:
 
 def pack(corpus: Path, out: Path, speaker_hours: float, level: float, jobs: int) -> dict:
     """Write the packed corpus to ``out``; returns its hours and bytes."""
-    speech = _select_speech(manifest.read(corpus / "manifest.csv"), speaker_hours, n_valid=48)
+    speech = _select_speech(manifest.read(corpus / "manifest.csv"), speaker_hours)
     noise = _select_noise(manifest.read(corpus / "noise.csv"))
     keep_speech = {r["path"] for r in speech}
     keep_noise = {r["path"] for r in noise}

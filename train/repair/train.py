@@ -1,7 +1,7 @@
 """Train a repair variant on the fly (see ``configs.py``); resumable, time-limited, CPU-friendly.
 
     python -m train.repair.train --variant multispeaker-repair --max-minutes 60 --resume
-    python -m train.repair.train --variant multispeaker-repair --next --device cuda --workers 14 --max-minutes 8
+    python -m train.repair.train --variant multispeaker-repair --device cuda --workers 14 --max-minutes 8
 
 On a GPU the pairs are still made on the CPU (``--workers`` processes, the damage code the
 runtime's tests cover); only the network and the loss move to ``--device``.
@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    model = RepairNet(cfg)
+    # On the device before the optimizer exists: loading its state then puts Adam's moments there too.
+    model = RepairNet(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, minutes, best = 0, 0.0, float("inf")
     last = out / "last.pt"
@@ -135,22 +136,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {last} was trained with another config; move it away to start afresh", file=sys.stderr)
             return 1
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        if "optimizer" in ck:  # a GPU run's returned checkpoint has none (gpu_run.sh): Adam starts afresh
+            opt.load_state_dict(ck["optimizer"])
         step, minutes, best = ck["step"], ck["minutes"], ck["best_valid_loss"]
         log.info("resumed from %s at step %d (%.1f min trained, best valid loss %.4f)", last, step, minutes, best)
     elif args.init_from:
         ck = torch.load(args.init_from, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
-        if "optimizer" in ck:  # Adam's moments carry over (a GPU run's returned checkpoint has none)
-            opt.load_state_dict(ck["optimizer"])  # the schedule sets the rate
+        if "optimizer" in ck:  # Adam's moments carry over; the schedule sets the rate
+            opt.load_state_dict(ck["optimizer"])
         step, minutes = ck["step"], ck["minutes"]  # the weights' history carries on (a new loss: new best)
         log.info("initialised from %s (step %d, %.1f min trained)", args.init_from, step, minutes)
-    model.to(device)
-    if device.type != "cpu":  # the optimizer's moments (resumed or initialised on the CPU) follow the weights
-        for st in opt.state.values():
-            for k, v in st.items():
-                if torch.is_tensor(v) and k != "step":
-                    st[k] = v.to(device)
     log.info("model: %d parameters (%.2f MB float32) on %s", n_parameters(model), n_parameters(model) * 4 / 1e6,
              device)
 
