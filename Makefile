@@ -195,6 +195,9 @@ SYNTH_LR       ?= 2e-3
 # SYNTH_INIT=onnx_models/multispeaker-synth.onnx: a new run starts from that exported model instead of random
 # weights (train.py --init-onnx; its tables, normalization and size), e.g. to train the shipped model on more data.
 SYNTH_INIT     ?=
+# Each voice's share of the batches goes as its utterance count to this power (train.py --speaker-balance;
+# 1: utterances drawn uniformly, as the seventh model was trained).
+SYNTH_BALANCE  ?= 1
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 # New sentences per flite voice from the fortunes package (train/synth/flite_texts.py), read by flite into
@@ -227,7 +230,7 @@ train-synth: $(VENV)/.torch
 	  $(BIN)/python -m train.synth.train --data $(SYNTH_PREP)-hmm --out $(CACHE)/checkpoints \
 	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --max-steps $(SYNTH_STEPS) --eval-steps 250 \
 	    --size $(SYNTH_SIZE) --cosine-steps $(SYNTH_COSINE_STEPS) --threads $(SYNTH_THREADS) --lr $(SYNTH_LR) \
-	    $(if $(SYNTH_INIT),--init-onnx $(SYNTH_INIT)) --resume' \
+	    --speaker-balance $(SYNTH_BALANCE) $(if $(SYNTH_INIT),--init-onnx $(SYNTH_INIT)) --resume' \
 	    >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
 

@@ -83,6 +83,21 @@ def split_rows(exs: list[dict], per_speaker: int) -> tuple[list[dict], list[dict
             [e for e in exs if e["id"] in valid_ids])
 
 
+def sampling_weights(exs: list[dict], balance: float) -> np.ndarray | None:
+    """Probability of drawing each training example when a voice's share of the batches goes as
+    its utterance count to the power ``balance``: 1 draws utterances uniformly (each voice in
+    proportion to its data; returns None, the plain draw), 0 draws voices uniformly, 0.5 between.
+    Below 1 the voices with little data (the real recordings: a tenth of the audio beside the
+    flite voices' thousands of read sentences) are drawn more often than their size alone gives."""
+    if balance == 1.0:
+        return None
+    counts = defaultdict(int)
+    for e in exs:
+        counts[e["speaker"]] += 1
+    w = np.array([counts[e["speaker"]] ** (balance - 1.0) for e in exs], dtype=np.float64)
+    return w / w.sum()
+
+
 def build_tables(index: list[dict], exs: list[dict], phones: list[str] | None = None,
                  exclude: set[str] = frozenset()) -> tuple[list[dict], list[str]]:
     """Speakers (id, name, sex, language, hours) and phones (id 0 is padding) of the data;
@@ -199,10 +214,16 @@ def main(argv=None) -> int:
                     "(after the validation split changed)")
     ap.add_argument("--valid-per-speaker", type=int, default=8, help="validation utterances taken from each "
                     "voice's training rows (by a stable hash) when the index has no dev rows")
+    ap.add_argument("--speaker-balance", type=float, default=1.0, help="each voice's share of the batches goes "
+                    "as its utterance count to this power (1: utterances drawn uniformly; 0: voices drawn "
+                    "uniformly); pass the same value on --resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other cores to data "
                     "preparation or a second run)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.speaker_balance <= 1.0:
+        print(f"error: --speaker-balance {args.speaker_balance}: must be between 0 and 1", file=sys.stderr)
+        return 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -266,6 +287,7 @@ def main(argv=None) -> int:
         ac_net.load_state_dict(ck["acoustic"])
         opt.load_state_dict(ck["opt"])
         step, minutes, best = ck["step"], ck["minutes"], math.inf if args.reset_best else ck.get("best", math.inf)
+    draw_p = sampling_weights(train, args.speaker_balance)
     print(f"{len(train)} train / {len(valid)} valid utterances, {len(speakers)} speakers, {len(phones)} phones, "
           f"{n_parameters(dur_net)} + {n_parameters(ac_net)} parameters, from step {step}", flush=True)
 
@@ -285,6 +307,7 @@ def main(argv=None) -> int:
                     "step": step, "minutes": minutes, "best": best, "config": cfg.to_dict(), "speakers": speakers,
                     "phones": phones, "mean": mean.tolist(), "std": std.tolist(), "valid": valid_losses,
                     "valid_ids": sorted(e["id"] for e in valid), "init_from": init_from,
+                    "speaker_balance": args.speaker_balance,
                     "sample_rate": SR}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
@@ -294,7 +317,9 @@ def main(argv=None) -> int:
     while step < args.max_steps:
         for g in opt.param_groups:
             g["lr"] = cosine_lr(args.lr, step, args.cosine_steps) if args.cosine_steps else args.lr
-        batch = [train[i] for i in rng.integers(0, len(train), size=min(args.batch, len(train)))]
+        size = min(args.batch, len(train))
+        picks = rng.integers(0, len(train), size=size) if draw_p is None else rng.choice(len(train), size=size, p=draw_p)
+        batch = [train[i] for i in picks]
         b = make_batch(batch, phone_ids, spk_ids, mean, std, rng)
         ls = losses(dur_net, ac_net, b, lay)
         opt.zero_grad()
