@@ -128,3 +128,15 @@ def test_the_summary_takes_speed_from_the_timing_passes(peers):
     systems = [peers.System("msar a", "msar", "en", lambda t: None, speaker="a")]
     assert peers.summarize(systems, utts, {})["msar a"]["xrt"] == 20.0
     assert peers.summarize(systems, utts, {}, {"msar a": 31.5})["msar a"]["xrt"] == 31.5
+
+
+def test_the_flite_trained_voices_are_also_compared_with_their_own_flite_voices(peers):
+    assert peers.flite_pairs(["msar asterisk-allison", "msar flite-slt", "msar flite-awb"], ["flite slt", "flite rms"]) \
+        == [("msar flite-slt", "flite slt")]
+    systems, summary = _systems(peers, {"msar asterisk-allison": 0.09, "msar flite-slt": 0.04, "flite slt": 0.05})
+    pair = {"gap": -0.01, "lo": -0.03, "hi": 0.005, "sentences": 80, "words": 900}
+    lines = peers.targets(systems, summary, None, pair_gap=pair)
+    line = next(x for x in lines if "learned from" in x)
+    assert "slt 0.040 vs 0.050" in line and "Those 1 together, msar − flite -0.010" in line and "[-0.030, +0.005]" in line
+    # without the paired interval the line is as before
+    assert "together, msar" not in next(x for x in peers.targets(systems, summary, None) if "learned from" in x)
