@@ -295,3 +295,23 @@ def test_training_continues_from_an_exported_model(model, tmp_path):
     (other / "vctk.onnx.json").write_text(json.dumps(side))
     with pytest.raises(RecoveryError, match="do not match"):
         checkpoint_from_onnx(other / "vctk.onnx")
+
+
+def test_balanced_run_resumes_only_with_its_own_balance_and_its_export_says_so(model, tmp_path, capsys):
+    """``train.py --speaker-balance``: kept in the checkpoint, a resume with another value is refused
+    (the draw would change under the run), and the export's sidecar records it."""
+    from train.synth import export, train
+
+    work = model.parent.parent
+    common = ["--data", str(work / "prep"), "--out", str(tmp_path / "ck"), "--name", "bal", "--tiny", "--batch", "4"]
+    assert train.main(common + ["--speaker-balance", "0.5", "--max-steps", "1"]) == 0
+    assert train.main(common + ["--resume", "--max-steps", "2"]) == 1
+    assert "--speaker-balance 0.5, not 1" in capsys.readouterr().err
+    assert train.main(common + ["--resume", "--speaker-balance", "0.5", "--max-steps", "2"]) == 0
+    import torch
+
+    ck = torch.load(tmp_path / "ck" / "bal" / "last.pt", map_location="cpu", weights_only=False)
+    assert ck["step"] == 2 and ck["speaker_balance"] == 0.5
+    assert export.main(["--checkpoint", str(tmp_path / "ck" / "bal" / "last.pt"), "--name", "bal",
+                        "--out", str(tmp_path / "models")]) == 0
+    assert json.loads((tmp_path / "models" / "bal.onnx.json").read_text())["training"]["speaker_balance"] == 0.5

@@ -216,7 +216,7 @@ def main(argv=None) -> int:
                     "voice's training rows (by a stable hash) when the index has no dev rows")
     ap.add_argument("--speaker-balance", type=float, default=1.0, help="each voice's share of the batches goes "
                     "as its utterance count to this power (1: utterances drawn uniformly; 0: voices drawn "
-                    "uniformly); pass the same value on --resume")
+                    "uniformly); --resume refuses another value than the checkpoint's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other cores to data "
                     "preparation or a second run)")
@@ -236,6 +236,10 @@ def main(argv=None) -> int:
     train, valid = split_rows(exs, args.valid_per_speaker)
     valid_ids = {e["id"] for e in valid}
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
+    if ck and ck.get("speaker_balance", 1.0) != args.speaker_balance:
+        print(f"error: {last} was trained with --speaker-balance {ck.get('speaker_balance', 1.0):g}, not "
+              f"{args.speaker_balance:g}; pass the same value to resume", file=sys.stderr)
+        return 1
     init = None
     if not ck and args.init_onnx:
         from .onnx_weights import RecoveryError, checkpoint_from_onnx
