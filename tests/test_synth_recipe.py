@@ -315,3 +315,81 @@ def test_balanced_run_resumes_only_with_its_own_balance_and_its_export_says_so(m
     assert export.main(["--checkpoint", str(tmp_path / "ck" / "bal" / "last.pt"), "--name", "bal",
                         "--out", str(tmp_path / "models")]) == 0
     assert json.loads((tmp_path / "models" / "bal.onnx.json").read_text())["training"]["speaker_balance"] == 0.5
+
+
+def test_postnet_added_to_an_exported_model_starts_as_it_and_exports_and_recovers(model, tmp_path, capsys):
+    """``train.py --init-onnx M --postnet L --delta-loss W``: the post-net's last layer starts at
+    zero, so at a zero learning rate the features are the given model's; the export (its ONNX ==
+    PyTorch checks included) records the delta weight; the weights come back out of the ONNX
+    graph (``--init-onnx`` from a model with a post-net); a resume with another weight is refused."""
+    import torch
+
+    from train.synth import export, train
+    from train.synth.model import AcousticNet, SynthConfig
+    from train.synth.onnx_weights import checkpoint_from_onnx
+
+    work = model.parent.parent
+    common = ["--data", str(work / "prep"), "--out", str(tmp_path / "ck"), "--name", "pn", "--batch", "4"]
+    assert train.main(common + ["--init-onnx", str(model), "--postnet", "3", "--delta-loss", "0.5",
+                                "--max-steps", "1", "--lr", "0"]) == 0
+    ck = torch.load(tmp_path / "ck" / "pn" / "last.pt", map_location="cpu", weights_only=False)
+    assert ck["config"]["postnet_layers"] == 3 and ck["delta_loss"] == 0.5 and "delta" in ck["valid"]
+    base = checkpoint_from_onnx(model)
+    plain, grown = AcousticNet(SynthConfig(**base["config"])), AcousticNet(SynthConfig(**ck["config"]))
+    plain.load_state_dict(base["acoustic"])
+    grown.load_state_dict(ck["acoustic"])
+    plain.eval(), grown.eval()
+    feeds = export.example_inputs(SynthConfig(**ck["config"]), 7)
+    args = [torch.from_numpy(feeds[k]) for k in ("phones", "stress", "speaker", "frame_phone", "frame_pos")]
+    with torch.no_grad():
+        assert torch.allclose(plain(*args), grown(*args), atol=1e-6)
+
+    assert train.main(common + ["--resume", "--max-steps", "2"]) == 1
+    assert "--delta-loss 0.5, not 0" in capsys.readouterr().err
+    assert train.main(common + ["--resume", "--delta-loss", "0.5", "--max-steps", "3", "--lr", "1e-2"]) == 0
+    ck = torch.load(tmp_path / "ck" / "pn" / "last.pt", map_location="cpu", weights_only=False)
+    assert ck["step"] == 3 and ck["acoustic"]["postnet.convs.2.weight"].abs().sum() > 0  # it trains
+    assert export.main(["--checkpoint", str(tmp_path / "ck" / "pn" / "last.pt"), "--name", "pn",
+                        "--out", str(tmp_path / "models")]) == 0
+    side = json.loads((tmp_path / "models" / "pn.onnx.json").read_text())
+    assert side["training"]["delta_loss"] == 0.5 and side["training"]["config"]["postnet_layers"] == 3
+    got = checkpoint_from_onnx(tmp_path / "models" / "pn.onnx")
+    for k, v in ck["acoustic"].items():
+        assert torch.allclose(got["acoustic"][k], v, atol=1e-7), k
+    voice = S.Voice(tmp_path / "models" / "pn.onnx")
+    y, sr = voice.synthesize("Please call Stella.", "p225")
+    assert sr == 16000 and len(y) > 0 and np.isfinite(y).all()
+
+
+def test_delta_loss_is_the_mse_of_frame_differences_inside_the_mask():
+    import torch
+
+    from msar.dsp import world
+    from train.synth.train import losses
+
+    lay = world.feature_layout(16000)
+    D = lay["ap"][1]
+    v = lay["vuv"][0]
+    target = torch.zeros(1, 4, D)
+    pred = torch.zeros(1, 4, D)
+    pred[0, 1, 0] = 1.0  # one continuous value off in frame 1: differences off by +1 and -1
+    pred[0, 3, 5] = 7.0  # frame 3 is padding: no difference that touches it counts
+
+    class Ac(torch.nn.Module):
+        def forward(self, *a):
+            return pred
+
+    class Du(torch.nn.Module):
+        def forward(self, phones, stress, speaker):
+            return torch.zeros(phones.shape)
+
+    b = {"phones": torch.zeros(1, 2, dtype=torch.long), "stress": torch.zeros(1, 2, dtype=torch.long),
+         "speaker": torch.zeros(1, dtype=torch.long), "log_dur": torch.zeros(1, 2), "n_mask": torch.ones(1, 2),
+         "frame_phone": torch.zeros(1, 4, dtype=torch.long), "frame_pos": torch.zeros(1, 4, 2), "feats": target,
+         "t_mask": torch.tensor([[1.0, 1.0, 1.0, 0.0]])}
+    n_cont = D - 1 if v < D else D
+    base = losses(Du(), Ac(), b, lay)
+    with_delta = losses(Du(), Ac(), b, lay, delta=2.0)
+    assert "delta" not in base
+    assert float(with_delta["delta"]) == pytest.approx(2 / (2 * n_cont))
+    assert float(with_delta["total"]) == pytest.approx(float(base["total"]) + 2 * 2 / (2 * n_cont))

@@ -144,7 +144,8 @@ def export(ck: dict, name: str, out_dir: Path, training: dict | None = None, dat
                            "valid_losses": ck.get("valid", {}), "git_commit": git_commit(), "config": cfg.to_dict(),
                            # trained further from an exported model (train.py --init-onnx): steps and minutes are this run's
                            **({"init_from": ck["init_from"]} if ck.get("init_from") else {}),
-                           **({"speaker_balance": ck["speaker_balance"]} if ck.get("speaker_balance", 1.0) != 1.0 else {})}}
+                           **({"speaker_balance": ck["speaker_balance"]} if ck.get("speaker_balance", 1.0) != 1.0 else {}),
+                           **({"delta_loss": ck["delta_loss"]} if ck.get("delta_loss", 0.0) else {})}}
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         dpath, apath = Path(tmp) / f"{dname}.onnx", Path(tmp) / f"{name}.onnx"
         export_duration(dur_net, dpath, feeds[0])

@@ -45,6 +45,11 @@ class SynthConfig:
     dropout: float = 0.0
     #: Per-speaker log-F0 anchoring (see the module docstring; ``AcousticNet.set_speaker_lf0``).
     speaker_f0_norm: bool = False
+    #: A residual convolutional post-net over the decoder's output (0: none): ``postnet_layers``
+    #: 1-D convolutions along time, tanh between them, added to the features (see ``AcousticNet``).
+    postnet_layers: int = 0
+    postnet_channels: int = 128
+    postnet_kernel: int = 5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +82,32 @@ class DurationNet(nn.Module):
         return self.out(torch.cat([h, spk], dim=-1))[..., 0]
 
 
+class _PostNet(nn.Module):
+    """Convolutions along time over the whole feature vector, whose output is added to it: a
+    bidirectional LSTM trained on MSE smooths the frames it predicts, most where phones change,
+    and a few local filters over its output can restore some of that detail (the post-net of
+    Tacotron 2, Shen et al. 2018, over WORLD features instead of a mel spectrogram). The last
+    layer starts at zero, so a post-net added to a trained model starts as that model."""
+
+    def __init__(self, cfg: SynthConfig):
+        super().__init__()
+        k, c = cfg.postnet_kernel, cfg.postnet_channels
+        dims = [cfg.n_feats] + [c] * (cfg.postnet_layers - 1) + [cfg.n_feats]
+        self.convs = nn.ModuleList(nn.Conv1d(a, b, k, padding=k // 2) for a, b in zip(dims[:-1], dims[1:]))
+        self.drop = nn.Dropout(cfg.dropout)
+        with torch.no_grad():
+            self.convs[-1].weight.zero_()
+            self.convs[-1].bias.zero_()
+
+    def forward(self, y):
+        h = y.transpose(1, 2)
+        for i, conv in enumerate(self.convs):
+            h = conv(h)
+            if i < len(self.convs) - 1:
+                h = self.drop(torch.tanh(h))
+        return h.transpose(1, 2)
+
+
 class AcousticNet(nn.Module):
     def __init__(self, cfg: SynthConfig):
         super().__init__()
@@ -86,6 +117,7 @@ class AcousticNet(nn.Module):
         self.dec = nn.LSTM(2 * cfg.enc_hidden + cfg.speaker_dim + 2, cfg.dec_hidden, num_layers=cfg.dec_layers,
                            batch_first=True, bidirectional=True, dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0)
         self.out = nn.Linear(2 * cfg.dec_hidden, cfg.n_feats)
+        self.postnet = _PostNet(cfg) if cfg.postnet_layers > 0 else None
         if cfg.speaker_f0_norm:  # buffers: saved in the state dict, traced as constants, never trained
             self.register_buffer("lf0_scale", torch.ones(cfg.n_speakers))
             self.register_buffer("lf0_shift", torch.zeros(cfg.n_speakers))
@@ -104,6 +136,8 @@ class AcousticNet(nn.Module):
         spk = self.enc.speaker(speaker)[:, None, :].expand(-1, frame_phone.shape[1], -1)
         y, _ = self.dec(self.drop(torch.cat([hf, spk, frame_pos], dim=-1)))
         y = self.out(y)
+        if self.postnet is not None:
+            y = y + self.postnet(y)
         if self.cfg.speaker_f0_norm:  # column LF0_COL is log F0 (msar.dsp.world.feature_layout)
             lf0 = y[..., LF0_COL:LF0_COL + 1] * self.lf0_scale[speaker][:, None, None] + self.lf0_shift[speaker][:, None, None]
             y = torch.cat([y[..., :LF0_COL], lf0, y[..., LF0_COL + 1:]], dim=-1)

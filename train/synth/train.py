@@ -16,12 +16,14 @@ any (``compare.py`` writes its own); otherwise :func:`validation_ids` takes ``--
 training utterances of every voice, the same ones on every run, and leaves them out of training.
 Losses: MSE of
 log(1 + frames) per phone; for frames, MSE on normalized lf0, envelope and aperiodicity, and
-binary cross-entropy on the voicing logit.
+binary cross-entropy on the voicing logit; with ``--delta-loss W``, W times the MSE of the
+frame-to-frame differences of the continuous features as well.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -167,7 +169,7 @@ def make_batch(exs: list[dict], phone_ids: dict, spk_ids: dict, mean, std, rng) 
     return {k: torch.from_numpy(v) for k, v in b.items()}
 
 
-def losses(dur_net, ac_net, b, lay) -> dict:
+def losses(dur_net, ac_net, b, lay, delta: float = 0.0) -> dict:
     pred_dur = dur_net(b["phones"], b["stress"], b["speaker"])
     l_dur = ((pred_dur - b["log_dur"]) ** 2 * b["n_mask"]).sum() / b["n_mask"].sum()
     y = ac_net(b["phones"], b["stress"], b["speaker"], b["frame_phone"], b["frame_pos"])
@@ -176,7 +178,13 @@ def losses(dur_net, ac_net, b, lay) -> dict:
     l_feat = (((y[..., cont] - b["feats"][..., cont]) ** 2) * m).sum() / (m.sum() * len(cont))
     v = lay["vuv"][0]
     l_vuv = (Fn.binary_cross_entropy_with_logits(y[..., v], b["feats"][..., v], reduction="none") * b["t_mask"]).sum() / b["t_mask"].sum()
-    return {"dur": l_dur, "feat": l_feat, "vuv": l_vuv, "total": l_dur + l_feat + 0.5 * l_vuv}
+    out = {"dur": l_dur, "feat": l_feat, "vuv": l_vuv, "total": l_dur + l_feat + 0.5 * l_vuv}
+    if delta > 0:  # frame-to-frame changes, where an MSE-trained network smooths most (phone changes)
+        dy, dt = y[:, 1:, cont] - y[:, :-1, cont], b["feats"][:, 1:, cont] - b["feats"][:, :-1, cont]
+        m2 = (b["t_mask"][:, 1:] * b["t_mask"][:, :-1])[..., None]
+        out["delta"] = (((dy - dt) ** 2) * m2).sum() / (m2.sum() * len(cont)).clamp(min=1)
+        out["total"] = out["total"] + delta * out["delta"]
+    return out
 
 
 def mcd_db(pred_sp: np.ndarray, true_sp: np.ndarray) -> float:
@@ -217,10 +225,19 @@ def main(argv=None) -> int:
     ap.add_argument("--speaker-balance", type=float, default=1.0, help="each voice's share of the batches goes "
                     "as its utterance count to this power (1: utterances drawn uniformly; 0: voices drawn "
                     "uniformly); --resume refuses another value than the checkpoint's")
+    ap.add_argument("--postnet", type=int, default=0, help="give a new run, or one from --init-onnx without one, "
+                    "a residual convolutional post-net of this many layers (model.py; its last layer starts at "
+                    "zero, so a run from --init-onnx starts as the model it was given)")
+    ap.add_argument("--delta-loss", type=float, default=0.0, help="weight of an added MSE on the frame-to-frame "
+                    "differences of the continuous features (0: none); --resume refuses another value than the "
+                    "checkpoint's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other cores to data "
                     "preparation or a second run)")
     args = ap.parse_args(argv)
+    if args.postnet < 0 or args.delta_loss < 0:
+        print("error: --postnet and --delta-loss must not be negative", file=sys.stderr)
+        return 1
     if not 0.0 <= args.speaker_balance <= 1.0:
         print(f"error: --speaker-balance {args.speaker_balance}: must be between 0 and 1", file=sys.stderr)
         return 1
@@ -240,6 +257,10 @@ def main(argv=None) -> int:
         print(f"error: {last} was trained with --speaker-balance {ck.get('speaker_balance', 1.0):g}, not "
               f"{args.speaker_balance:g}; pass the same value to resume", file=sys.stderr)
         return 1
+    if ck and ck.get("delta_loss", 0.0) != args.delta_loss:
+        print(f"error: {last} was trained with --delta-loss {ck.get('delta_loss', 0.0):g}, not "
+              f"{args.delta_loss:g}; pass the same value to resume", file=sys.stderr)
+        return 1
     init = None
     if not ck and args.init_onnx:
         from .onnx_weights import RecoveryError, checkpoint_from_onnx
@@ -257,6 +278,8 @@ def main(argv=None) -> int:
             speakers = fresh  # same voices; hours follow the current split
         mean, std = np.array(src["mean"], np.float32), np.array(src["std"], np.float32)
         cfg = SynthConfig(**src["config"])
+        if init and args.postnet and not cfg.postnet_layers:
+            cfg = dataclasses.replace(cfg, postnet_layers=args.postnet)
     else:
         inventory = json.loads(args.phones.read_text(encoding="utf-8")) if args.phones else None
         speakers, phones = build_tables(index, exs, inventory, exclude=valid_ids)
@@ -265,6 +288,8 @@ def main(argv=None) -> int:
         for kv in filter(None, args.size.split(",")):
             k, v = kv.split("=")
             extra[k.strip()] = float(v) if k.strip() == "dropout" else int(v)
+        if args.postnet:
+            extra["postnet_layers"] = args.postnet
         cfg = SynthConfig(n_phones=len(phones), n_speakers=len(speakers), n_feats=len(mean),
                           speaker_f0_norm=args.speaker_f0_norm, **extra)
     phone_ids = {p: i for i, p in enumerate(phones)}
@@ -285,7 +310,9 @@ def main(argv=None) -> int:
     init_from = (ck or init or {}).get("init_from")  # kept through resumes of an --init-onnx run
     if init:
         dur_net.load_state_dict(init["duration"])
-        ac_net.load_state_dict(init["acoustic"])
+        missing, unexpected = ac_net.load_state_dict(init["acoustic"], strict=False)
+        if unexpected or any(not k.startswith("postnet.") for k in missing):
+            raise RuntimeError(f"--init-onnx: weights that do not fit: missing {missing}, unexpected {unexpected}")
     if ck:
         dur_net.load_state_dict(ck["duration"])
         ac_net.load_state_dict(ck["acoustic"])
@@ -301,7 +328,7 @@ def main(argv=None) -> int:
         with torch.no_grad():
             for i in range(0, len(valid), args.batch):
                 b = make_batch(valid[i:i + args.batch], phone_ids, spk_ids, mean, std, np.random.default_rng(0))
-                for k, v in losses(dur_net, ac_net, b, lay).items():
+                for k, v in losses(dur_net, ac_net, b, lay, args.delta_loss).items():
                     tot[k] += float(v) * len(valid[i:i + args.batch]) / len(valid)
         dur_net.train(), ac_net.train()
         return dict(tot)
@@ -311,7 +338,7 @@ def main(argv=None) -> int:
                     "step": step, "minutes": minutes, "best": best, "config": cfg.to_dict(), "speakers": speakers,
                     "phones": phones, "mean": mean.tolist(), "std": std.tolist(), "valid": valid_losses,
                     "valid_ids": sorted(e["id"] for e in valid), "init_from": init_from,
-                    "speaker_balance": args.speaker_balance,
+                    "speaker_balance": args.speaker_balance, "delta_loss": args.delta_loss,
                     "sample_rate": SR}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
@@ -325,7 +352,7 @@ def main(argv=None) -> int:
         picks = rng.integers(0, len(train), size=size) if draw_p is None else rng.choice(len(train), size=size, p=draw_p)
         batch = [train[i] for i in picks]
         b = make_batch(batch, phone_ids, spk_ids, mean, std, rng)
-        ls = losses(dur_net, ac_net, b, lay)
+        ls = losses(dur_net, ac_net, b, lay, args.delta_loss)
         opt.zero_grad()
         ls["total"].backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
