@@ -198,6 +198,10 @@ SYNTH_INIT     ?=
 # Each voice's share of the batches goes as its utterance count to this power (train.py --speaker-balance;
 # 1: utterances drawn uniformly, as the seventh model was trained).
 SYNTH_BALANCE  ?= 1
+# A residual convolutional post-net of this many layers (train.py --postnet; 0: none, as the seventh model)
+# and the weight of an added MSE on the features' frame-to-frame differences (--delta-loss; 0: none).
+SYNTH_POSTNET  ?= 0
+SYNTH_DELTA    ?= 0
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 # New sentences per flite voice from the fortunes package (train/synth/flite_texts.py), read by flite into
@@ -230,7 +234,8 @@ train-synth: $(VENV)/.torch
 	  $(BIN)/python -m train.synth.train --data $(SYNTH_PREP)-hmm --out $(CACHE)/checkpoints \
 	    --name $(SYNTH_NAME) --max-minutes $(SYNTH_MINUTES) --max-steps $(SYNTH_STEPS) --eval-steps 250 \
 	    --size $(SYNTH_SIZE) --cosine-steps $(SYNTH_COSINE_STEPS) --threads $(SYNTH_THREADS) --lr $(SYNTH_LR) \
-	    --speaker-balance $(SYNTH_BALANCE) $(if $(SYNTH_INIT),--init-onnx $(SYNTH_INIT)) --resume' \
+	    --speaker-balance $(SYNTH_BALANCE) --postnet $(SYNTH_POSTNET) --delta-loss $(SYNTH_DELTA) \
+	    $(if $(SYNTH_INIT),--init-onnx $(SYNTH_INIT)) --resume' \
 	    >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
 	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
 
