@@ -853,13 +853,15 @@ run's. History and every step's measurement: reports/synth.md.
   875 words a voice) after `train.synth.wer`'s normalization, which reads digits, joined compounds
   and currency units alike on both sides, so that only the words heard count. A voice trained to
   imitate flite can at best match the flite voice it learned from, and the four flite-trained voices
-  are at or near theirs; asterisk-allison, the one real English voice (0.46 h of 8 kHz telephone
-  prompts, no flite counterpart), reads worst. The data has paid at every step (0.85 h -> 1.93 h ->
+  are at or near theirs; asterisk-allison, the one real English voice (0.46 h of telephone-system
+  prompts, G.722 at 16 kHz, no flite counterpart), reads worst. The data has paid at every step (0.85 h -> 1.93 h ->
   3.5 h -> 8.6 h -> 12.4 h of training audio took the pooled WER down each time; the seventh model
   matched flite, 0.059 against 0.059, on 2026-12-03); then it stopped paying: WordNet's sentences
   beside the fortunes (21.2 h, the real voices drawn more often) left the gap at +0.000 on
   2026-12-04. The flite-trained voices read at their teachers' level (the paired line above), and
-  allison needs real English speech that no package here has. The acoustic model is where the words are
+  allison needs real English speech that no package here has: a post-net and a loss on frame-to-frame
+  changes (the eighth model, 2026-12-04) lowered the flite-trained voices' held-out mel-cepstral
+  distortion by 0.02-0.19 dB and left allison's where it was (+0.02 dB). The acoustic model is where the words are
   lost (reports/synth.md, "Where intelligibility is lost": copy-synthesis through WORLD reads as
   well as the recordings).
 - Naturalness: the "via WORLD" row is piper's own speech through msar's features and vocoder

@@ -362,7 +362,7 @@ def main(argv=None) -> int:
         minutes = session_minutes0 + (now - start) / 60
         done = (now - start) / 60 >= args.max_minutes or step >= args.max_steps
         if step % 50 == 0:
-            print(f"step {step} {minutes:.1f} min " + " ".join(f"{k}={float(v):.4f}" for k, v in ls.items()), flush=True)
+            print(f"step {step} {minutes:.1f} min " + " ".join(f"{k}={float(v.detach()):.4f}" for k, v in ls.items()), flush=True)
         due = step % args.eval_steps == 0 if args.eval_steps else (now - last_save) / 60 >= args.save_minutes
         if done or due:
             v = evaluate()
