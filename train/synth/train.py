@@ -227,7 +227,8 @@ def main(argv=None) -> int:
                     "uniformly); --resume refuses another value than the checkpoint's")
     ap.add_argument("--postnet", type=int, default=0, help="give a new run, or one from --init-onnx without one, "
                     "a residual convolutional post-net of this many layers (model.py; its last layer starts at "
-                    "zero, so a run from --init-onnx starts as the model it was given)")
+                    "zero, so a run from --init-onnx starts as the model it was given); a resume, or a model that has one, "
+                    "keeps its size and refuses another")
     ap.add_argument("--delta-loss", type=float, default=0.0, help="weight of an added MSE on the frame-to-frame "
                     "differences of the continuous features (0: none); --resume refuses another value than the "
                     "checkpoint's")
@@ -253,14 +254,13 @@ def main(argv=None) -> int:
     train, valid = split_rows(exs, args.valid_per_speaker)
     valid_ids = {e["id"] for e in valid}
     ck = torch.load(last, map_location="cpu", weights_only=False) if args.resume and last.exists() else None
-    if ck and ck.get("speaker_balance", 1.0) != args.speaker_balance:
-        print(f"error: {last} was trained with --speaker-balance {ck.get('speaker_balance', 1.0):g}, not "
-              f"{args.speaker_balance:g}; pass the same value to resume", file=sys.stderr)
-        return 1
-    if ck and ck.get("delta_loss", 0.0) != args.delta_loss:
-        print(f"error: {last} was trained with --delta-loss {ck.get('delta_loss', 0.0):g}, not "
-              f"{args.delta_loss:g}; pass the same value to resume", file=sys.stderr)
-        return 1
+    # a resume with another draw or loss would change the run under its checkpoint (older
+    # checkpoints lack the keys: they were trained with the defaults)
+    for key, default in (("speaker_balance", 1.0), ("delta_loss", 0.0)):
+        if ck and ck.get(key, default) != getattr(args, key):
+            print(f"error: {last} was trained with --{key.replace('_', '-')} {ck.get(key, default):g}, not "
+                  f"{getattr(args, key):g}; pass the same value to resume", file=sys.stderr)
+            return 1
     init = None
     if not ck and args.init_onnx:
         from .onnx_weights import RecoveryError, checkpoint_from_onnx
@@ -278,7 +278,13 @@ def main(argv=None) -> int:
             speakers = fresh  # same voices; hours follow the current split
         mean, std = np.array(src["mean"], np.float32), np.array(src["std"], np.float32)
         cfg = SynthConfig(**src["config"])
-        if init and args.postnet and not cfg.postnet_layers:
+        # a post-net is added by a new run or one from --init-onnx without one, never resized
+        if args.postnet and cfg.postnet_layers != args.postnet and (ck or cfg.postnet_layers):
+            where = last if ck else args.init_onnx
+            print(f"error: --postnet {args.postnet}: {where} has {cfg.postnet_layers or 'no'} post-net layers "
+                  f"(it keeps its size)", file=sys.stderr)
+            return 1
+        if init and args.postnet:
             cfg = dataclasses.replace(cfg, postnet_layers=args.postnet)
     else:
         inventory = json.loads(args.phones.read_text(encoding="utf-8")) if args.phones else None
