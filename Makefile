@@ -18,6 +18,7 @@ help:
 	@echo "make export-repair REPAIR_VARIANT=V - export V to onnx_models/V.onnx (+ sidecar, golden) and measure it"
 	@echo "make report - the seed's four-model table measured: base, improved, multispeaker, multispeaker-repair; --mode mask|resynth|auto per damage type (reports/repair.md)"
 	@echo "make train-resynth / export-resynth - the resynthesis repair model (train/resynth) in the background / to onnx_models/"
+	@echo "make train-synth - the shipped synthesis model's whole recipe (train/synth/chain.py), in the background, resumable; then make export-synth"
 	@echo "make synth-compare - single- vs multi-speaker vs augmented synthesis on a voice with little data (reports/synth_generalization.*)"
 	@echo "make bench-synth - every msar voice vs flite, festival, espeak-ng, piper: WER, DNSMOS/DistillMOS, identity, speed (reports/bench-synth.md)"
 	@echo "make bench-long - msar repair + score on a 2-hour 48 kHz stereo file: peak memory, x real time (reports/bench-long.md)"
@@ -182,45 +183,62 @@ report: $(STAMP)
 
 # ---- multi-speaker synthesis (train/synth, train/synth/README.md); espeak-ng is the front end
 SYNTH_NAME     ?= multispeaker-synth
+# torch threads of the training runs (2: about 60-80 steps/min on a 2-core machine)
+SYNTH_THREADS  ?= 2
+# Stop `make train-synth` after this many minutes (empty: run to the end); the next call continues.
+SYNTH_CHAIN_MINUTES ?=
+SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
+.PHONY: train-synth train-synth-run export-synth
+
+# The shipped model's whole recipe (train/synth/chain.py), in the background: the flite voices' extra
+# sentences, prepare + HMM alignment of each text source, then three runs, each from the last one's export;
+# about 6 hours on two cores. Every finished step is skipped and a run continues from its checkpoint, so
+# it is stopped and resumed by running it again. `python -m train.synth.chain --dry-run` lists what is left;
+# follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log. Then `make export-synth`.
+train-synth: $(VENV)/.torch
+	command -v espeak-ng >/dev/null && command -v flite >/dev/null || { apt-get update && apt-get install -y espeak-ng flite; }
+	test -f $(CACHE)/corpus/manifest.csv || { echo "run 'make data' first: $(CACHE)/corpus is the training corpus"; exit 1; }
+	mkdir -p $(CACHE)/checkpoints
+	nohup $(BIN)/python -m train.synth.chain --cache $(CACHE) --name $(SYNTH_NAME) --threads $(SYNTH_THREADS) \
+	    $(if $(SYNTH_CHAIN_MINUTES),--max-minutes $(SYNTH_CHAIN_MINUTES)) >> $(CACHE)/checkpoints/train-$(SYNTH_NAME).log 2>&1 &
+	@echo "training in the background: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log"
+
+# One training run on any corpus (the chain's first run by default; a VCTK folder with SYNTH_CORPUS):
 SYNTH_MINUTES  ?= 95
-# Every utterance of each voice up to SYNTH_MAX_SECONDS (the shipped model; 500 per voice measured worse).
+# Every utterance of each voice up to SYNTH_MAX_SECONDS (500 per voice measured worse).
 SYNTH_PER_SPEAKER ?= 100000
 SYNTH_MAX_SECONDS ?= 6
 SYNTH_SIZE     ?= phone_dim=96,speaker_dim=32,enc_hidden=96,dec_hidden=160,dropout=0.1
 SYNTH_COSINE_STEPS ?= 5500
 SYNTH_STEPS    ?= 6000
-# torch threads of the training run (2: about 80 steps/min on a 2-core machine, so the recipe takes ~1 h)
-SYNTH_THREADS  ?= 2
 SYNTH_LR       ?= 2e-3
 # SYNTH_INIT=onnx_models/multispeaker-synth.onnx: a new run starts from that exported model instead of random
 # weights (train.py --init-onnx; its tables, normalization and size), e.g. to train the shipped model on more data.
 SYNTH_INIT     ?=
 # Each voice's share of the batches goes as its utterance count to this power (train.py --speaker-balance;
-# 1: utterances drawn uniformly, as the seventh model was trained).
+# 1: utterances drawn uniformly; the shipped model's last run: 0.5).
 SYNTH_BALANCE  ?= 1
-# A residual convolutional post-net of this many layers (train.py --postnet; 0: none, as the seventh model)
-# and the weight of an added MSE on the features' frame-to-frame differences (--delta-loss; 0: none).
+# A residual convolutional post-net of this many layers (train.py --postnet; 0: none) and the weight of an
+# added MSE on the features' frame-to-frame differences (--delta-loss; 0: none); the shipped model's last run: 5 and 1.
 SYNTH_POSTNET  ?= 0
 SYNTH_DELTA    ?= 0
 # SYNTH_CORPUS may also name a VCTK-layout folder (wav48/SPK/UTT.wav + txt/SPK/UTT.txt).
 SYNTH_CORPUS   ?= $(CACHE)/corpus
 # New sentences per flite voice from the fortunes package (train/synth/flite_texts.py), read by flite into
-# $(CACHE)/synth-text and trained on beside SYNTH_CORPUS (the shipped model: 2466 each, every unread one; 0: none).
+# $(CACHE)/synth-text and trained on beside SYNTH_CORPUS (2466 each, every unread one; 0: none).
 SYNTH_FLITE_TEXTS ?= 2466
 SYNTH_TEXT     = $(CACHE)/synth-text
 # More per flite voice from WordNet's usage examples (package wordnet-base; --source wordnet), read into
-# $(CACHE)/synth-text-wordnet (the shipped model: none, 0).
+# $(CACHE)/synth-text-wordnet (0: none).
 SYNTH_WORDNET_TEXTS ?= 0
 SYNTH_TEXT_WORDNET = $(CACHE)/synth-text-wordnet
 SYNTH_CORPORA  = --corpus $(SYNTH_CORPUS) $(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),--corpus $(SYNTH_TEXT)) \
                  $(if $(filter-out 0,$(SYNTH_WORDNET_TEXTS)),--corpus $(SYNTH_TEXT_WORDNET))
-SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
-.PHONY: train-synth export-synth
 
-# The shipped model's recipe, in the background: prepare examples (skips those already done; DTW
-# durations), realign them with HMMs (train/synth/hmm_align.py; once), then train, resuming from
-# $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt; follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log
-train-synth: $(VENV)/.torch
+# In the background: prepare examples (skips those already done; DTW durations), realign them with HMMs
+# (train/synth/hmm_align.py; once), then train, resuming from $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt;
+# follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log
+train-synth-run: $(VENV)/.torch
 	command -v espeak-ng >/dev/null || { apt-get update && apt-get install -y espeak-ng flite; }
 	mkdir -p $(CACHE)/checkpoints
 	nohup sh -c '$(if $(filter-out 0,$(SYNTH_FLITE_TEXTS)),$(BIN)/python -m train.synth.flite_texts --cache $(CACHE) \
@@ -244,7 +262,7 @@ train-synth: $(VENV)/.torch
 # Then each voice's pace against its recordings (train/synth/calibrate_pace.py), which the export starts afresh.
 export-synth: $(VENV)/.torch
 	$(BIN)/python -m train.synth.export --checkpoint $(CACHE)/checkpoints/$(SYNTH_NAME)/last.pt --name $(SYNTH_NAME) \
-	  --data $(SYNTH_PREP)-hmm
+	  --data $(SYNTH_PREP)-hmm $(if $(wildcard onnx_models/$(SYNTH_NAME).onnx.json),--voice-defaults-from onnx_models/$(SYNTH_NAME).onnx.json)
 	$(MAKE) synth-pace
 
 # Measure each voice's pace on its own transcribed recordings (SYNTH_CORPUS, a VCTK folder too) and write

@@ -438,7 +438,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sentences", type=Path, default=ROOT / "bench/data/synth-sentences.txt")
     ap.add_argument("--corpus", type=Path, default=ROOT / "cache/corpus")
     ap.add_argument("--prep", type=Path, default=None, help="the synthesis examples with their split (index.json; "
-                    "default: CORPUS/../synth-prep/MODEL, else CORPUS/../synth-prep/multispeaker)")
+                    "default: CORPUS/../synth-prep/MODEL, or MODEL-hmm, else CORPUS/../synth-prep/multispeaker)")
     ap.add_argument("--wer-sentences", type=Path, default=ROOT / "bench/data/synth-sentences-wer.txt",
                     help="more sentences for the WER comparison alone (msar's English voices and flite's; '' for none)")
     ap.add_argument("--heldout", type=int, default=4, help="English held-out utterances (0: none)")
@@ -453,7 +453,9 @@ def main(argv=None) -> int:
 
     fixed = fixed_sentences(args.sentences)
     wer_more = fixed_sentences(args.wer_sentences) if args.wer_sentences and args.wer_sentences.is_file() else []
-    cands = [args.corpus.parent / "synth-prep" / Path(args.model).stem, args.corpus.parent / "synth-prep" / "multispeaker"]
+    # the model's prepared data, or its aligned copy (make train-synth's last run trains on NAME-hmm; the split is the same)
+    cands = [args.corpus.parent / "synth-prep" / f"{Path(args.model).stem}{s}" for s in ("", "-hmm")] \
+        + [args.corpus.parent / "synth-prep" / "multispeaker"]
     prep = args.prep or next((c for c in cands if (c / "index.json").exists()), cands[0])
     index, rows = split_index(prep), corpus_rows(args.corpus)
     seen = trained_texts(index, rows)

@@ -394,3 +394,89 @@ def test_delta_loss_is_the_mse_of_frame_differences_inside_the_mask():
     assert "delta" not in base
     assert float(with_delta["delta"]) == pytest.approx(2 / (2 * n_cont))
     assert float(with_delta["total"]) == pytest.approx(float(base["total"]) + 2 * 2 / (2 * n_cont))
+
+
+def test_chain_runs_in_order_skips_what_is_done_and_continues_a_run_cut_short(vctk, tmp_path):
+    """``train.synth.chain`` (``make train-synth``): two text sources prepared and aligned on their
+    own, a first run from scratch, a second one from the first's export on both sources joined with
+    a post-net added. A run cut short by the time limit is continued, not exported half-trained, and
+    a chain run again does nothing."""
+    import torch
+
+    from train.synth import chain as C
+
+    more = tmp_path / "more"  # the same two voices under other utterance names: a second text source
+    for spk in ("p225", "p226"):
+        for sub in ("wav48", "txt"):
+            (more / sub / spk).mkdir(parents=True)
+        for i, wav in enumerate(sorted((vctk / "wav48" / spk).glob("*.wav")), 101):
+            shutil.copy(wav, more / "wav48" / spk / f"{spk}_{i:03d}.wav")
+            shutil.copy(vctk / "txt" / spk / f"{wav.stem}.txt", more / "txt" / spk / f"{spk}_{i:03d}.txt")
+    shutil.copy(vctk / "speaker-info.txt", more / "speaker-info.txt")
+    chain = C.Chain(preps=(C.Prep("a", (str(vctk),), 1), C.Prep("b", (str(more),), 1)),
+                    runs=(C.Run("r1", ("a",), 2, ("--tiny", "--batch", "4")),
+                          C.Run("r2", ("a", "b"), 3, ("--batch", "4", "--postnet", "1"), init="r1")))
+    cache = tmp_path / "cache"
+    log: list[str] = []
+    assert C.Runner(chain, cache, jobs=1, threads=1, dry_run=True, log=log.append)()
+    assert len(log) == 9 and all(s.startswith("to do") for s in log) and not cache.exists()
+
+    cut = C.Runner(chain, cache, jobs=1, threads=1, log=log.append)
+    cut.minutes_left = lambda: 1e-6  # the limit is reached at the first step
+    assert cut() is False
+    ck = lambda run: torch.load(cache / "checkpoints" / run / "last.pt", map_location="cpu", weights_only=False)  # noqa: E731
+    assert ck("r1")["step"] == 1 and not (cache / "synth-chain").exists() and not (cache / "checkpoints" / "r2").exists()
+    assert log[-1].startswith("stopped  r1 at step 1 of 2")
+
+    log.clear()
+    assert C.Runner(chain, cache, jobs=1, threads=1, log=log.append)()
+    assert [s.split()[0] for s in log] == ["done"] * 4 + ["running"] * 5  # prepare, align x2; train, export, join, ...
+    r1, r2 = (cache / "synth-chain" / r / f"{r}.onnx" for r in ("r1", "r2"))
+    side = json.loads(r2.with_suffix(".onnx.json").read_text())["training"]
+    assert ck("r1")["step"] == 2 and side["steps"] == 3 and side["config"]["postnet_layers"] == 1
+    assert side["init_from"]["model"] == str(r1)
+    joined = {r["id"] for r in json.loads((cache / "synth-prep" / "r2-hmm" / "index.json").read_text())}
+    assert joined == {r["id"] for p in ("a-hmm", "b-hmm")
+                      for r in json.loads((cache / "synth-prep" / p / "index.json").read_text())} and len(joined) == 16
+
+    stamps = [p.stat().st_mtime_ns for p in (r1, r2)]
+    log.clear()
+    assert C.Runner(chain, cache, jobs=1, threads=1, log=log.append)()
+    assert all(s.startswith("done") for s in log) and [p.stat().st_mtime_ns for p in (r1, r2)] == stamps
+
+    with pytest.raises(C.ChainError, match="not an earlier run"):
+        C.Runner(C.Chain(preps=chain.preps, runs=chain.runs[::-1]), cache)
+
+
+def test_the_shipped_chain_ends_where_make_export_synth_looks(tmp_path, capsys):
+    from train.synth import chain as C
+
+    shipped = C.shipped("m")
+    assert [r.name for r in shipped.runs] == ["m-base", "m-wordnet", "m"]
+    runner = C.Runner(shipped, tmp_path, dry_run=True, log=lambda s: None)
+    assert runner.data_dir(shipped.runs[-1]) == tmp_path / "synth-prep" / "m-hmm"  # the Makefile's SYNTH_PREP-hmm
+    assert runner.checkpoint(shipped.runs[-1]) == tmp_path / "checkpoints" / "m" / "last.pt"
+    assert C.main(["--cache", str(tmp_path), "--name", "m", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 + 3 * 2 + 2 + 2 + 3 and all(s.startswith("to do") for s in out) and not list(tmp_path.iterdir())
+
+
+def test_export_carries_the_per_voice_defaults_of_the_sidecar_it_replaces(model, tmp_path):
+    """``make export-synth`` replaces the shipped sidecar; the per-voice rendering defaults chosen
+    for it by measurement go over to the new model (for the voices it has) instead of being lost."""
+    from train.synth import export
+
+    work = model.parent.parent
+    out = tmp_path / "models"
+    out.mkdir()
+    side = json.loads(model.with_suffix(".onnx.json").read_text())
+    side["voice_defaults"] = {"chosen_by": "test", "speakers": {"p225": {"gv_f0": 1.0}, "p999": {"gv_f0": 0.5}}}
+    (out / "vctk.onnx.json").write_text(json.dumps(side))
+    assert export.main(["--checkpoint", str(work / "ck" / "vctk" / "last.pt"), "--name", "vctk", "--out", str(out),
+                        "--voice-defaults-from", str(out / "vctk.onnx.json")]) == 0
+    new = json.loads((out / "vctk.onnx.json").read_text())
+    assert new["voice_defaults"]["speakers"] == {"p225": {"gv_f0": 1.0}} and new["voice_defaults"]["chosen_by"] == "test"
+    voice = S.Voice(out / "vctk.onnx")
+    assert voice.card.voice_defaults == {"p225": {"gv_f0": 1.0}}
+    assert export.main(["--checkpoint", str(work / "ck" / "vctk" / "last.pt"), "--name", "vctk", "--out", str(out),
+                        "--voice-defaults-from", str(tmp_path / "missing.json")]) == 1

@@ -177,7 +177,17 @@ def main(argv=None) -> int:
     ap.add_argument("--note", default="")
     ap.add_argument("--data", type=Path, help="the prepared folder it was trained on: adds the speakers' "
                     "global variance (see above)")
+    ap.add_argument("--voice-defaults-from", type=Path, help="carry this sidecar's per-voice rendering defaults "
+                    "(voice_defaults, chosen by bench/synth_postfilter_tune.py) over, for the voices the new model has; "
+                    "read before the export, so it may be the sidecar being replaced")
     args = ap.parse_args(argv)
+    carried = None
+    if args.voice_defaults_from is not None:
+        try:
+            carried = json.loads(args.voice_defaults_from.read_text(encoding="utf-8")).get("voice_defaults")
+        except (OSError, ValueError) as exc:
+            print(f"error: --voice-defaults-from {args.voice_defaults_from}: {exc}", file=sys.stderr)
+            return 1
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     try:
         side = export(ck, args.name, args.out, {"checkpoint": str(args.checkpoint), **({"note": args.note} if args.note else {})},
@@ -185,6 +195,15 @@ def main(argv=None) -> int:
     except ExportError as exc:
         print(f"error: export check failed: {exc}", file=sys.stderr)
         return 1
+    if carried:
+        from msar.onnx_models import registry
+
+        names = {s["name"] for s in side["speakers"]}
+        kept = {spk: v for spk, v in carried.get("speakers", {}).items() if spk in names}
+        registry.update_sidecar(args.out / f"{args.name}.onnx", "voice_defaults",
+                                {**carried, "speakers": kept, "carried_from": str(args.voice_defaults_from)})
+        print(f"voice_defaults of {', '.join(sorted(kept)) or 'no voice'} carried over from {args.voice_defaults_from} "
+              f"(chosen for that model: rerun bench/synth_postfilter_tune.py --write-voice-defaults to choose afresh)")
     print(json.dumps({k: side[k] for k in ("name", "parameters", "metrics")}, indent=1))
     return 0
 

@@ -110,6 +110,10 @@ def select(texts: list[str], exclude: set[str], n_voices: int, per_voice: int, s
     return [picked[v::n_voices] for v in range(n_voices)]
 
 
+#: the file names' prefix of each source's sentences (``<prefix>_<n>.wav``)
+PREFIX = {"fortunes": "fortune", "wordnet": "wordnet"}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.synth.flite_texts", description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=Path, default=Path("cache"))
@@ -127,12 +131,13 @@ def main(argv=None) -> int:
             if path.exists():
                 for c in cookies(path.read_text(encoding="utf-8", errors="replace")):
                     texts += sentences(c)
-        prefix, licence = "fortune", LICENCE
+        licence = LICENCE
     else:
         root = debs.unpack(args.cache, WORDNET_PACKAGE, ("./usr/share/wordnet/data.*", "./usr/share/doc/*"))
         for pos in ("noun", "verb", "adj", "adv"):
             texts += wordnet_examples((root / "usr/share/wordnet" / f"data.{pos}").read_text(encoding="latin-1"))
-        prefix, licence = "wordnet", WORDNET_LICENCE
+        licence = WORDNET_LICENCE
+    prefix = PREFIX[args.source]
     bench = Path(__file__).resolve().parents[2] / "bench/data"  # make bench-synth's test texts (none was drawn so far)
     exclude = set(W.SENTENCES) | {t for _, t, _ in english_texts(args.cache)} | {
         ln.strip() for name in ("synth-sentences.txt", "synth-sentences-wer.txt")

@@ -162,8 +162,10 @@ def main(argv=None) -> int:
 
     rows = Parallel(n_jobs=args.jobs, verbose=0)(delayed(prepare_one)(it, args.out / "utts") for it in items)
     rows = [r for r in rows if r]
-    with open(args.out / "index.json", "w", encoding="utf-8") as f:
-        json.dump(rows, f)
+    # written last and atomically: a folder with an index.json is complete (train.synth.chain skips it)
+    tmp = args.out / "index.json.tmp"
+    tmp.write_text(json.dumps(rows), encoding="utf-8")
+    tmp.replace(args.out / "index.json")
     print(f"{len(rows)} utterances ({sum(r['duration_s'] for r in rows) / 3600:.2f} h, "
           f"{len({r['speaker'] for r in rows})} speakers) in {args.out}", file=sys.stderr)
     return 0
