@@ -17,7 +17,11 @@ Measured per system, on audio resampled to 16 kHz and loudness-normalized to -23
   en-us model as a second opinion on the fixed sentences;
 - naturalness: DNSMOS P.835 OVRL/SIG and P.808 (``speechmos``'s ONNX models, one thread; short clips
   tiled to one 9.01 s window) and DistillMOS (``distillmos``'s model class and shipped weights; its
-  module imports torchaudio for its CLI only, which is stubbed out here);
+  module imports torchaudio for its CLI only, which is stubbed out here); the per-system columns
+  average each system's own utterances, so the targets also compare them paired, sentence by
+  sentence on the texts every English system read (``mos_gap``): msar's English voices against
+  flite's voices together, festival and flite's best voice, and each flite-trained voice against
+  the flite voice it learned from;
 - speaker identity: resemblyzer embeddings: self-consistency (mean cosine between a voice's
   utterances), distinctness (cosine to the nearest other msar voice), closeness to that speaker's
   real recordings in the corpus (mean cosine of each utterance to the centroid of up to
@@ -722,8 +726,10 @@ def write_report(path: Path, systems, summary, utts, real_emb, cli, errors, note
     en = [sy.name for sy in systems if sy.kind == "msar" and sy.language == "en" and "wer_fixed" in summary.get(sy.name, {})]
     fl = [sy.name for sy in systems if sy.name.startswith("flite") and "wer_fixed" in summary.get(sy.name, {})]
     pairs = flite_pairs(en, fl)
+    peers = [sy.name for sy in systems if sy.name.startswith("flite") or sy.name == "festival"]
+    paired = {k: mos_gap_lines(utts, en, peers, k, label) for k, label in MOS_LABELS}
     L += targets(systems, summary, cli, real_emb, gap=wer_gap(utts, en, fl) if en and fl else None,
-                 pair_gap=wer_gap(utts, [a for a, _ in pairs], [b for _, b in pairs]) if pairs else None)
+                 pair_gap=wer_gap(utts, [a for a, _ in pairs], [b for _, b in pairs]) if pairs else None, paired=paired)
     path.write_text("\n".join(L).rstrip() + "\n" + ANALYSIS, encoding="utf-8")
 
 
@@ -750,6 +756,51 @@ def wer_gap(utts: list[Utt], msar: list[str], flite: list[str], sets=("fixed", "
             "words": int(words.sum())}
 
 
+def mos_gap(utts: list[Utt], msar: list[str], ref: list[str], key: str, sets=("fixed", "heldout"), n_boot: int = 2000,
+            seed: int = 0) -> dict | None:
+    """The mean of ``key`` (a MOS) over the ``msar`` systems minus its mean over the ``ref``
+    systems, on the sentences of ``sets`` that every one of them read, with a 95 % bootstrap
+    interval over those sentences: the same texts on both sides, so what the texts themselves do
+    to the predictor cancels (the per-system columns average different utterance sets)."""
+    per = defaultdict(dict)  # (set, idx) -> system -> score
+    for u in utts:
+        if u.set in sets and u.system in msar + ref and np.isfinite(u.m.get(key, np.nan)):
+            per[(u.set, u.idx)][u.system] = u.m[key]
+    keys = [k for k, d in per.items() if all(n in d for n in msar + ref)]
+    if not keys:
+        return None
+    x = np.array([np.mean([per[k][n] for n in msar]) - np.mean([per[k][n] for n in ref]) for k in keys])
+    boot = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"gap": float(x.mean()), "lo": float(lo), "hi": float(hi), "sentences": len(keys)}
+
+
+def mos_gap_lines(utts: list[Utt], en: list[str], peers: list[str], key: str, label: str) -> list[str]:
+    """The paired naturalness comparison of ``key`` on the sentences every English system read:
+    msar's English voices together against flite's voices together, festival and flite's best
+    voice on those sentences, then each flite-trained voice against the flite voice it learned from."""
+    fl = [n for n in peers if n.startswith("flite")]
+    sides = ([("flite's voices (mean)", fl)] if fl else []) + ([("festival", ["festival"])] if "festival" in peers else [])
+    if fl:
+        def mean_here(n):
+            v = [u.m[key] for u in utts if u.system == n and u.set in ("fixed", "heldout") and np.isfinite(u.m.get(key, np.nan))]
+            return float(np.mean(v)) if v else -np.inf
+        best = max(fl, key=mean_here)
+        sides.append((f"flite's best voice here ({best})", [best]))
+    gaps = [(name, g) for name, ref in sides if en and (g := mos_gap(utts, en, ref, key))]
+    if not gaps:
+        return []
+    parts = [f"− {name} {g['gap']:+.2f} [{g['lo']:+.2f}, {g['hi']:+.2f}]" for name, g in gaps]
+    L = [f"  Paired, on the {gaps[0][1]['sentences']} sentences every English system read (fixed and held-out), {label} of msar's "
+         f"{len(en)} English voices together " + "; ".join(parts) + " (95 % bootstrap intervals over sentences)."]
+    pairs = [(a, b, mos_gap(utts, [a], [b], key)) for a, b in flite_pairs(en, fl)]
+    if pairs:
+        L.append("  Each flite-trained voice against the flite voice it learned from, same sentences: "
+                 + "; ".join(f"{a.split(' ', 1)[1]} {g['gap']:+.2f} [{g['lo']:+.2f}, {g['hi']:+.2f}]"
+                             for a, _, g in pairs if g) + ".")
+    return L
+
+
 def flite_pairs(msar: list[str], flite) -> list[tuple[str, str]]:
     """(msar voice, flite voice) for each msar voice trained on a flite voice's renderings that
     ``flite`` (names) has: ``msar flite-slt`` with ``flite slt``."""
@@ -757,12 +808,18 @@ def flite_pairs(msar: list[str], flite) -> list[tuple[str, str]]:
             if "flite-" in n and f"flite {n.split('flite-', 1)[1]}" in flite]
 
 
-def targets(systems, summary, cli, real_emb=None, gap: dict | None = None, pair_gap: dict | None = None) -> list[str]:
+#: the naturalness predictors, by their summary key
+MOS_LABELS = (("distillmos", "DistillMOS"), ("dnsmos_ovrl", "DNSMOS OVRL"), ("dnsmos_p808", "DNSMOS P.808"))
+
+
+def targets(systems, summary, cli, real_emb=None, gap: dict | None = None, pair_gap: dict | None = None,
+            paired: dict[str, list[str]] | None = None) -> list[str]:
     """The issue-6 target lines. Intelligibility is judged on the pooled WER (fixed sentences and
     the WER-only set) where every compared system has it, else on the fixed sentences; ``gap``
     (from :func:`wer_gap`) decides a difference that its interval cannot tell from zero a tie.
     ``pair_gap`` (also :func:`wer_gap`) is the same comparison restricted to the flite-trained
-    voices and the flite voices they learned from."""
+    voices and the flite voices they learned from. ``paired`` (from :func:`mos_gap_lines`) follows
+    each naturalness line."""
     L = []
     ok = lambda d, k: k in d and np.isfinite(d[k])  # noqa: E731
     en = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "wer_fixed")]
@@ -797,7 +854,7 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None, pair_
                 line += (f" Those {len(pairs)} together, msar − flite {pair_gap['gap']:+.3f}, 95 % bootstrap interval "
                          f"over {pair_gap['sentences']} sentences [{pair_gap['lo']:+.3f}, {pair_gap['hi']:+.3f}].")
             L.append(line)
-    for k, label in (("distillmos", "DistillMOS"), ("dnsmos_ovrl", "DNSMOS OVRL"), ("dnsmos_p808", "DNSMOS P.808")):
+    for k, label in MOS_LABELS:
         ms = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), k)]
         ref = {n: summary[n][k] for n in summary if (n.startswith("flite") or n == "festival") and ok(summary[n], k)}
         if not ms or not ref:
@@ -819,6 +876,7 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None, pair_
                      f"all of piper's lead over msar's mean ({piper - mmean:+.2f}) is the vocoder's and the coding's, "
                      "which no training of the acoustic model closes.")
         L.append(line)
+        L += (paired or {}).get(k, [])
     xs = [summary[sy.name]["xrt"] for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), "xrt")]
     if xs:
         lo = min(xs)

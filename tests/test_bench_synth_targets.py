@@ -140,3 +140,35 @@ def test_the_flite_trained_voices_are_also_compared_with_their_own_flite_voices(
     assert "slt 0.040 vs 0.050" in line and "Those 1 together, msar − flite -0.010" in line and "[-0.030, +0.005]" in line
     # without the paired interval the line is as before
     assert "together, msar" not in next(x for x in peers.targets(systems, summary, None) if "learned from" in x)
+
+
+def test_naturalness_is_also_compared_paired_on_the_sentences_every_system_read(peers):
+    """mos_gap: the mean over one side minus the mean over the other, sentence by sentence, on
+    the sentences every compared system has a score for; the lines name each comparison."""
+    U = peers.Utt
+    scores = {  # system -> DistillMOS of sentences 0, 1, 2 (fixed) and 0 (held-out)
+        "msar asterisk-allison": [3.0, 3.2, 3.4, 3.0], "msar flite-slt": [3.2, 3.0, 3.2, 3.4],
+        "flite slt": [2.8, 2.8, 3.0, 3.0], "flite rms": [3.4, 3.2, 3.6, 3.3], "festival": [2.6, 2.8, 2.6, float("nan")]}
+    utts = [U(n, st, i, "", 1.0, 0.1, {"distillmos": v[j]})
+            for n, v in scores.items() for j, (st, i) in enumerate((("fixed", 0), ("fixed", 1), ("fixed", 2), ("heldout", 0)))]
+    utts.append(U("msar flite-slt", "wer", 0, "", 1.0, 0.1, {"distillmos": 1.0}))  # other sets do not count
+    en = ["msar asterisk-allison", "msar flite-slt"]
+    g = peers.mos_gap(utts, en, ["flite slt", "flite rms"], "distillmos")
+    # per sentence: msar means 3.1, 3.1, 3.3, 3.2; flite means 3.1, 3.0, 3.3, 3.15
+    assert g["sentences"] == 4 and g["gap"] == pytest.approx(0.0375) and g["lo"] <= g["gap"] <= g["hi"]
+    fest = peers.mos_gap(utts, en, ["festival"], "distillmos")  # festival has no score for the held-out one
+    assert fest["sentences"] == 3 and fest["gap"] == pytest.approx((0.5 + 0.3 + 0.7) / 3)
+    assert peers.mos_gap(utts, en, ["nobody"], "distillmos") is None
+
+    lines = peers.mos_gap_lines(utts, en, ["flite slt", "flite rms", "festival"], "distillmos", "DistillMOS")
+    assert lines[0].startswith("  Paired, on the 4 sentences every English system read")
+    assert "− flite's voices (mean) +0.04" in lines[0] and "− festival +0.50" in lines[0]
+    assert "− flite's best voice here (flite rms) -0.20 [" in lines[0]  # 3.175 - 3.375
+    assert lines[1].startswith("  Each flite-trained voice against the flite voice it learned from") \
+        and "flite-slt +0.30 [" in lines[1] and "allison" not in lines[1]  # 3.2 - 2.9
+    systems, summary = _systems(peers, {"msar flite-slt": 0.04, "flite slt": 0.05})
+    for n, v in scores.items():
+        summary.setdefault(n, {})["distillmos"] = v[0]
+    out = peers.targets(systems, summary, None, paired={"distillmos": lines})
+    i = next(j for j, x in enumerate(out) if x.startswith("- **Naturalness, DistillMOS"))
+    assert out[i + 1:i + 3] == lines
