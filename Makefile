@@ -190,8 +190,8 @@ SYNTH_CHAIN_MINUTES ?=
 SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
 .PHONY: train-synth train-synth-run export-synth
 
-# The shipped model's whole recipe (train/synth/chain.py), in the background: the flite voices' extra
-# sentences, prepare + HMM alignment of each text source, then three runs, each from the last one's export;
+# The shipped model's whole recipe (train/synth/chain.py), in the background: three runs, each from the last
+# one's export, each run's data (flite's readings of extra sentences, prepare + HMM alignment) made just before it;
 # about 6 hours on two cores. Every finished step is skipped and a run continues from its checkpoint, so
 # it is stopped and resumed by running it again. `python -m train.synth.chain --dry-run` lists what is left;
 # follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log. Then `make export-synth`.

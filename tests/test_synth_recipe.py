@@ -426,11 +426,13 @@ def test_chain_runs_in_order_skips_what_is_done_and_continues_a_run_cut_short(vc
     assert cut() is False
     ck = lambda run: torch.load(cache / "checkpoints" / run / "last.pt", map_location="cpu", weights_only=False)  # noqa: E731
     assert ck("r1")["step"] == 1 and not (cache / "synth-chain").exists() and not (cache / "checkpoints" / "r2").exists()
+    assert not (cache / "synth-prep" / "b").exists()  # r2's data is prepared when r1 is done
     assert log[-1].startswith("stopped  r1 at step 1 of 2")
 
     log.clear()
     assert C.Runner(chain, cache, jobs=1, threads=1, log=log.append)()
-    assert [s.split()[0] for s in log] == ["done"] * 4 + ["running"] * 5  # prepare, align x2; train, export, join, ...
+    # r1: a prepared and aligned before, train on, export; r2: prepare and align b, join a and b, train, export
+    assert [s.split()[0] for s in log] == ["done"] * 2 + ["running"] * 7
     r1, r2 = (cache / "synth-chain" / r / f"{r}.onnx" for r in ("r1", "r2"))
     side = json.loads(r2.with_suffix(".onnx.json").read_text())["training"]
     assert ck("r1")["step"] == 2 and side["steps"] == 3 and side["config"]["postnet_layers"] == 1

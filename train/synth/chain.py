@@ -15,7 +15,7 @@ one before (``train.py --init-onnx``), because each was what one session could a
    cosine over 3200.
 
 Budgets are steps, not minutes (the original runs stopped by time at these steps), so the chain
-does the same work on any machine. Every step is skipped when its output is complete (a text
+does the same work on any machine. Each run's data is made just before the run. Every step is skipped when its output is complete (a text
 folder's renderings, a prepared or aligned folder's ``index.json``, which each writes last, a run's
 export), and a run continues from its last checkpoint (saved every few minutes), so the chain can
 be stopped at any moment and started again with the same command: about 6 hours on two cores.
@@ -204,12 +204,19 @@ class Runner:
         return int(torch.load(last, map_location="cpu", weights_only=False)["step"])
 
     def __call__(self) -> bool:
-        """Everything not yet done, in order; True when the last run is exported."""
-        for t in self.chain.texts:
-            self.texts(t)
-        for p in self.chain.preps:
-            self.prep(p)
-        return all(self.run(r) for r in self.chain.runs)
+        """Everything not yet done, in order: each run's data (texts, then prepare and align)
+        just before the run, so that training starts as early as it can; True when the last run
+        is exported."""
+        texts, preps = list(self.chain.texts), {p.name: p for p in self.chain.preps}
+        for r in self.chain.runs:
+            for p in (preps.pop(n) for n in r.preps if n in preps):
+                for t in [t for t in texts if t.folder in p.corpora]:
+                    texts.remove(t)
+                    self.texts(t)
+                self.prep(p)
+            if not self.run(r):
+                return False
+        return True
 
 
 def main(argv=None) -> int:
