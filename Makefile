@@ -295,7 +295,8 @@ synth-compare: $(VENV)/.torch
 # tiny.en), DNSMOS + DistillMOS, resemblyzer identity, x real time per core: reports/bench-synth.md + .csv.
 # distillmos and resemblyzer go in without their dependencies: distillmos's would pull a torchaudio that does not
 # match the CPU torch (its model class needs torch only), resemblyzer's the old `typing` backport.
-BENCH_SYNTH_ARGS ?=
+# --pocketsphinx: the issue's second recognizer, on the fixed sentences (a few minutes more)
+BENCH_SYNTH_ARGS ?= --pocketsphinx
 .PHONY: bench-synth
 $(VENV)/.bench-synth: $(STAMP)
 	command -v text2wave >/dev/null && command -v flite >/dev/null && command -v espeak-ng >/dev/null || \

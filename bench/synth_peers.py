@@ -854,6 +854,14 @@ def targets(systems, summary, cli, real_emb=None, gap: dict | None = None, pair_
                 line += (f" Those {len(pairs)} together, msar − flite {pair_gap['gap']:+.3f}, 95 % bootstrap interval "
                          f"over {pair_gap['sentences']} sentences [{pair_gap['lo']:+.3f}, {pair_gap['hi']:+.3f}].")
             L.append(line)
+        ps_en = [n for n in en if ok(summary[n], "wer_ps_fixed")]
+        ps_fl = {n: d["wer_ps_fixed"] for n, d in fl.items() if ok(d, "wer_ps_fixed")}
+        if ps_en and ps_fl:
+            L.append(f"  Second opinion, pocketsphinx en-us on the fixed sentences: msar "
+                     f"{np.mean([summary[n]['wer_ps_fixed'] for n in ps_en]):.3f} (mean of its {len(ps_en)} English voices), "
+                     f"flite {np.mean(list(ps_fl.values())):.3f} (mean of its {len(ps_fl)} voices; best {min(ps_fl.values()):.3f})"
+                     + "".join(f"; {a.split(' ', 1)[1]} {summary[a]['wer_ps_fixed']:.3f} vs {ps_fl[b]:.3f}"
+                               for a, b in flite_pairs(ps_en, ps_fl)) + ".")
     for k, label in MOS_LABELS:
         ms = [sy.name for sy in systems if sy.kind == "msar" and ok(summary.get(sy.name, {}), k)]
         ref = {n: summary[n][k] for n in summary if (n.startswith("flite") or n == "festival") and ok(summary[n], k)}

@@ -172,3 +172,14 @@ def test_naturalness_is_also_compared_paired_on_the_sentences_every_system_read(
     out = peers.targets(systems, summary, None, paired={"distillmos": lines})
     i = next(j for j, x in enumerate(out) if x.startswith("- **Naturalness, DistillMOS"))
     assert out[i + 1:i + 3] == lines
+
+
+def test_the_second_recognizer_gets_its_own_line_where_it_ran(peers):
+    systems, summary = _systems(peers, {"msar asterisk-allison": 0.09, "msar flite-slt": 0.04, "flite slt": 0.05,
+                                        "flite rms": 0.03})
+    assert not any("pocketsphinx" in x for x in peers.targets(systems, summary, None))
+    for n, w in (("msar asterisk-allison", 0.20), ("msar flite-slt", 0.10), ("flite slt", 0.16), ("flite rms", 0.12)):
+        summary[n]["wer_ps_fixed"] = w
+    line = next(x for x in peers.targets(systems, summary, None) if "pocketsphinx" in x)
+    assert "msar 0.150 (mean of its 2 English voices), flite 0.140 (mean of its 2 voices; best 0.120)" in line
+    assert line.endswith("; flite-slt 0.100 vs 0.160.")
