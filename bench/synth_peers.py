@@ -931,7 +931,10 @@ run's. History and every step's measurement: reports/synth.md.
   changes (the eighth model, 2026-12-04) lowered the flite-trained voices' held-out mel-cepstral
   distortion by 0.02-0.19 dB and left allison's where it was (+0.02 dB). The acoustic model is where the words are
   lost (reports/synth.md, "Where intelligibility is lost": copy-synthesis through WORLD reads as
-  well as the recordings).
+  well as the recordings). pocketsphinx, the second recognizer (an HMM-GMM model, closer to the
+  older synthesizers' sound, so every system reads worse by it), agreed on 2026-12-05: msar's
+  English voices 0.139 against flite's 0.146 on the fixed sentences, each flite-trained voice
+  below the flite voice it learned from.
 - Naturalness: the "via WORLD" row is piper's own speech through msar's features and vocoder
   (`through_world`: WORLD analysis coded as the acoustic model predicts it, rendered with the
   runtime's post-filter), the best an acoustic model of msar's shape could do if piper taught it.
@@ -941,7 +944,11 @@ run's. History and every step's measurement: reports/synth.md.
   compensation, the cepstral post-filter, the pause gate and per-voice defaults partly undo
   (reports/synth-postfilter.md; the same split on 36 more sentences: reports/synth-vocoder-ceiling.md).
   Reaching piper needs a neural vocoder in place of WORLD (the issue's pipeline names WORLD) and
-  teachers as natural as piper's data.
+  teachers as natural as piper's data. The target line compares every msar voice with the best of
+  flite's and festival's, which for all but flite-rms is another speaker; the paired lines compare
+  the same sentences: msar's English voices read above flite's voices together and festival on
+  DistillMOS, level with flite's best voice, and each flite-trained voice at or above its teacher
+  (2026-12-05: +0.05 to +0.32).
 - The non-English voices (it, fr, ru) are scored for naturalness, identity and speed only: the
   offline recognizer shipped here is English-only.
 - The held-out set is a weak test: the synthesis split holds out recordings, not texts, and the
