@@ -192,7 +192,7 @@ SYNTH_PREP     = $(CACHE)/synth-prep/$(SYNTH_NAME)
 
 # The shipped model's whole recipe (train/synth/chain.py), in the background: three runs, each from the last
 # one's export, each run's data (flite's readings of extra sentences, prepare + HMM alignment) made just before it;
-# about 6 hours on two cores. Every finished step is skipped and a run continues from its checkpoint, so
+# 5 to 6 hours on two cores. Every finished step is skipped and a run continues from its checkpoint, so
 # it is stopped and resumed by running it again. `python -m train.synth.chain --dry-run` lists what is left;
 # follow: tail -f $(CACHE)/checkpoints/train-$(SYNTH_NAME).log. Then `make export-synth`.
 train-synth: $(VENV)/.torch

@@ -18,7 +18,7 @@ Budgets are steps, not minutes (the original runs stopped by time at these steps
 does the same work on any machine. Each run's data is made just before the run. Every step is skipped when its output is complete (a text
 folder's renderings, a prepared or aligned folder's ``index.json``, which each writes last, a run's
 export), and a run continues from its last checkpoint (saved every few minutes), so the chain can
-be stopped at any moment and started again with the same command: about 6 hours on two cores.
+be stopped at any moment and started again with the same command: 5 to 6 hours on two cores.
 ``--max-minutes`` bounds one invocation; a run cut short by it is left to be continued, never
 exported half-trained. The last run's checkpoint is ``CACHE/checkpoints/NAME/last.pt`` and its data
 ``CACHE/synth-prep/NAME-hmm``, which ``make export-synth`` exports to ``onnx_models/``; every run's
