@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 #: the shipped model's size (train.py --size)
@@ -73,7 +73,7 @@ class Run:
 class Chain:
     texts: tuple[Texts, ...] = ()
     preps: tuple[Prep, ...] = ()
-    runs: tuple[Run, ...] = field(default_factory=tuple)
+    runs: tuple[Run, ...] = ()
 
 
 def shipped(name: str = "multispeaker-synth", corpus: str = "corpus") -> Chain:
